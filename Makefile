@@ -1,0 +1,151 @@
+# parley: a terminal chat client for local LLMs.
+#   make            build ./parley
+#   make deps       install the Debian packages the build and tests need (root)
+#   make check      sanitizer build + every test; last line "N passed, N failed"
+#   make bench      benchmarks (not part of check)
+#   make run        deps if missing, build, start parley
+#   make install    PREFIX=/usr/local DESTDIR=
+# V=1 shows full commands; WERROR=1 turns warnings into errors.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/parley
+DESTDIR ?=
+
+CC      ?= cc
+PKGS    := ncursesw libcurl jansson libedit libmicrohttpd sqlite3 inih md4c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wwrite-strings -Wpointer-arith -Wundef
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPARLEY_DATADIR='"$(DATADIR)"' \
+             -Iinclude $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -lm
+
+# BUILD selects the object tree: rel (default) or san (ASan+UBSan, for tests).
+BUILD   ?= rel
+ifeq ($(BUILD),san)
+CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+           -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+OUT     := build/$(BUILD)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS     := $(SRCS:src/%.c=$(OUT)/%.o)
+LIB      := $(OUT)/libparley.a
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+FAKE_SRC := $(wildcard tests/fakes/*.c)
+FAKE_BIN := $(OUT)/tests/fakellm
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+
+.PHONY: all deps check test unit lint format bench run install uninstall clean fuzz
+
+all: parley
+
+ifeq ($(BUILD),rel)
+parley: $(OUT)/parley
+	$(Q)cp $< $@
+endif
+
+$(OUT)/parley: $(OUT)/main.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB): $(OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -DPARLEY_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(OUT)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(OUT)/tests/fakes/%.o: tests/fakes/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
+$(FAKE_BIN): $(FAKE_SRC:tests/fakes/%.c=$(OUT)/tests/fakes/%.o)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+
+# The test build: everything under sanitizers, then the runner.
+check: lint
+	$(Q)$(MAKE) --no-print-directory BUILD=san tests-build
+	$(Q)tests/run.sh build/san
+
+tests-build: $(OUT)/parley $(UNIT_BIN) $(FAKE_BIN)
+
+test: check
+
+lint:
+	$(Q)tests/lint.sh
+
+format:
+	$(Q)clang-format -i src/*.c include/*.h tests/unit/*.c tests/fakes/*.c tests/*.h
+
+# Debian packages for the build, the tests and the benchmarks. Each is
+# installed only when missing: node and npm may come from elsewhere, and
+# mixing their sources breaks apt.
+DEB_PKGS := build-essential pkg-config libncurses-dev libcurl4-openssl-dev \
+            libjansson-dev libedit-dev libmicrohttpd-dev libsqlite3-dev \
+            libinih-dev libmd4c-dev libcmocka-dev clang clang-format tmux jq \
+            curl sqlite3 valgrind
+deps:
+	$(Q)missing=""; \
+	for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all build and test dependencies are installed"; fi
+
+bench: parley
+	$(Q)$(MAKE) --no-print-directory BUILD=rel tests-build
+	$(Q)tests/bench/run.sh build/rel
+
+run:
+	$(Q)pkg-config --exists $(PKGS) || $(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory parley
+	./parley
+
+install: parley
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/themes
+	install -m 755 parley $(DESTDIR)$(BINDIR)/parley
+	install -m 644 man/parley.1 $(DESTDIR)$(MANDIR)/man1/parley.1
+	install -m 644 themes/*.theme $(DESTDIR)$(DATADIR)/themes/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/parley $(DESTDIR)$(MANDIR)/man1/parley.1
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build parley
+
+-include $(wildcard build/*/*.d build/*/tests/*.d build/*/tests/fakes/*.d)

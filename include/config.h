@@ -1,0 +1,89 @@
+/* config.h: settings from the command line, the environment and the INI file
+ * (precedence: flags > env > file > defaults), and OLLAMA_HOST parsing. */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+enum face {
+	FACE_AUTO,
+	FACE_TUI,
+	FACE_PIPE,
+	FACE_REPL,
+	FACE_SERVE,
+	FACE_COMMAND
+};
+
+struct config {
+	/* backend */
+	char *provider; /* "ollama", "lm-studio", "openai"; NULL = auto */
+	char *base_url; /* normalised, no trailing '/' and no /v1; NULL = default */
+	bool base_url_named; /* named by flag, env or file: no auto-discovery */
+	char *api_key;
+	char *model;
+	long connect_timeout_ms;
+	long read_timeout_ms;
+
+	/* chat */
+	char *system;
+	json_t *options; /* parley option names -> values */
+	char *think; /* NULL, "true", "false", "low", "medium", "high", "max" */
+	bool hide_thinking;
+	char **images;
+	int nimages;
+	char **files;
+	int nfiles;
+	bool json;
+	bool no_stream;
+	bool no_save;
+
+	/* sessions */
+	char *session; /* -s ID|TITLE */
+	bool cont; /* -c */
+	bool new_session; /* --new */
+	char *db_path;
+
+	/* faces */
+	enum face face;
+	char *listen; /* [ADDR:]PORT */
+	char *serve_key;
+	char **cors_origins;
+	int ncors;
+	char *theme;
+	char *config_path;
+	int verbose;
+	bool quiet;
+
+	/* [keys] section: name=value pairs kept for the TUI */
+	json_t *keys;
+
+	/* positional arguments left after options (prompt words or a command) */
+	char **args;
+	int nargs;
+};
+
+/* Fill cfg from defaults, file, env and argv. Returns 0, 1 when the program
+ * should exit 0 at once (--help, --version printed), or -1 with *cause
+ * (usage error: exit 2). */
+int config_load(struct config *cfg, int argc, char **argv, char **cause);
+void config_free(struct config *cfg);
+
+/* Parse an OLLAMA_HOST value exactly as Ollama does (protocols.md 1.1) and
+ * return the URL to dial (scheme://host:port[/path]); 0.0.0.0, :: and an
+ * empty host become loopback. Allocated. */
+char *config_ollama_host(const char *value);
+
+/* Strip trailing '/' and one trailing "/v1"; allocated. */
+char *config_base_url(const char *url);
+
+/* Set one option from "key=value" (the -o syntax) into an options object;
+ * numbers and booleans typed, stop appended to an array. -1 with cause for
+ * an unknown key or bad value. */
+int config_set_option(json_t *options, const char *kv, char **cause);
+
+/* The help text for the command line, generated from the option table. */
+void config_usage(FILE *fp);
+
+#endif

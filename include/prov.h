@@ -1,0 +1,94 @@
+/* prov.h: the provider interface. A provider turns parley's requests into a
+ * backend's HTTP calls on the loop; every call is asynchronous and reports
+ * through callbacks. prov_ollama.c and prov_openai.c implement it. */
+#ifndef PARLEY_PROV_H
+#define PARLEY_PROV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llm.h"
+#include "loop.h"
+#include "net.h"
+
+struct prov;
+struct prov_req;
+
+struct prov_model {
+	char *name;
+	char *family;
+	char *params; /* "7.6B" */
+	char *quant; /* "Q4_K_M" */
+	char *format; /* gguf, mlx, ... */
+	int64_t size; /* bytes, 0 unknown */
+	char *modified; /* RFC 3339 or "" */
+	int64_t context_length; /* 0 unknown */
+	int loaded; /* 1 loaded, 0 not, -1 unknown */
+	int64_t size_vram; /* ps */
+	char *expires; /* ps: RFC 3339 */
+	json_t *capabilities; /* array of strings or NULL */
+};
+
+struct prov_model_list {
+	struct prov_model *v;
+	size_t n;
+};
+void prov_model_list_free(struct prov_model_list *l);
+
+/* Result of a non-streaming call: err is LLM_OK or the kind of failure,
+ * msg a ready-to-print message (never NULL when err != LLM_OK). */
+typedef void (*prov_list_cb)(enum llm_err err, const char *msg,
+    struct prov_model_list *list /* callee owns */, void *arg);
+typedef void (*prov_json_cb)(enum llm_err err, const char *msg, json_t *result, void *arg);
+typedef void (*prov_done_cb)(enum llm_err err, const char *msg, void *arg);
+
+struct prov_pull_ev {
+	const char *status;
+	const char *digest;
+	int64_t total, completed;
+};
+typedef void (*prov_pull_cb)(const struct prov_pull_ev *ev, void *arg);
+
+struct prov_ops {
+	const char *name;
+	/* Models this backend offers (and, where it can tell, which are loaded). */
+	struct prov_req *(*list)(struct prov *p, prov_list_cb cb, void *arg);
+	struct prov_req *(*ps)(struct prov *p, prov_list_cb cb, void *arg);
+	/* Normalised details: {"name","details":{..},"parameters","template",
+	 * "capabilities":[..],"context_length":N,"raw":{backend's own}} */
+	struct prov_req *(*show)(struct prov *p, const char *model, prov_json_cb cb, void *arg);
+	struct prov_req *(*pull)(struct prov *p, const char *model, prov_pull_cb progress, prov_done_cb cb, void *arg);
+	struct prov_req *(*remove)(struct prov *p, const char *model, prov_done_cb cb, void *arg);
+	struct prov_req *(*copy)(struct prov *p, const char *src, const char *dst, prov_done_cb cb, void *arg);
+	/* Events arrive through cb; exactly one DONE or ERROR ends the request. */
+	struct prov_req *(*chat)(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg);
+	/* Cheap liveness probe. */
+	struct prov_req *(*ping)(struct prov *p, prov_done_cb cb, void *arg);
+};
+
+struct prov {
+	const struct prov_ops *ops;
+	char *kind; /* "ollama", "lm-studio", "openai" */
+	char *base_url; /* without /v1 */
+	char *api_key;
+	struct net *net;
+	struct loop *loop;
+	void *priv;
+};
+
+struct prov *prov_new(const char *kind, const char *base_url, const char *api_key,
+    struct net *net, struct loop *loop, char **cause);
+void prov_free(struct prov *p);
+/* Cancel a running request; its callback sees LLM_ERR_CANCELLED. */
+void prov_cancel(struct prov_req *r);
+/* Default base URL of a provider kind. */
+const char *prov_default_url(const char *kind);
+
+/* Shared by provider implementations: a request with its body collected. */
+struct prov_req *prov_req_new(struct prov *p);
+void prov_req_set_net(struct prov_req *r, struct net_req *nr);
+/* Translate a transport failure into an llm_err and a message naming the URL. */
+enum llm_err prov_net_error(const struct prov *p, enum net_result res, const char *netmsg, char **msg);
+
+#endif
