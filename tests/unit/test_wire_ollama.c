@@ -507,7 +507,8 @@ add_cases(const char *dir, CMUnitTestFunction fn, struct CMUnitTest **tests, siz
 		(*names)[(*nnames)++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(*names + first, *nnames - first, sizeof **names, name_cmp);
+	if (*nnames > first)
+		qsort(*names + first, *nnames - first, sizeof **names, name_cmp);
 	*tests = xreallocarray(*tests, n + *nnames - first, sizeof **tests);
 	for (size_t i = first; i < *nnames; i++) {
 		memset(&(*tests)[n], 0, sizeof **tests);
