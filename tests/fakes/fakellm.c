@@ -440,7 +440,7 @@ go_escape(char *s)
 char *
 fake_json_dump(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 
 	if (s == NULL)
 		fatal("cannot encode JSON");
