@@ -123,4 +123,8 @@ int store_import_json(struct store *st, json_t *doc, char **id_out, char **cause
 /* Markdown transcript of a session, allocated. */
 int store_export_md(struct store *st, const char *id, char **out, char **cause);
 
+/* Cap the file at this many pages (PRAGMA max_page_count): lets the tests
+ * meet a full disk. */
+int store_set_max_pages(struct store *st, int64_t pages, char **cause);
+
 #endif
