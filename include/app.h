@@ -16,10 +16,10 @@ struct app {
 	struct config *cfg;
 	struct loop *loop;
 	struct net *net;
-	struct prov *prov;  /* set by app_connect */
-	struct store *store;/* set by app_open_store; NULL if unavailable */
-	char *store_error;  /* why the store is unavailable */
-	bool interrupted;   /* SIGINT seen (pipe mode and commands) */
+	struct prov *prov; /* set by app_connect */
+	struct store *store; /* set by app_open_store; NULL if unavailable */
+	char *store_error; /* why the store is unavailable */
+	bool interrupted; /* SIGINT seen (pipe mode and commands) */
 };
 
 /* Loop and network from cfg. */

@@ -54,7 +54,7 @@ const char *chat_think(const struct chat *c);
 /* Model options (parley names); borrowed: change it in place, then call
  * chat_save_settings to persist. */
 json_t *chat_options(struct chat *c);
-void chat_set_tools(struct chat *c, json_t *tools);   /* stolen */
+void chat_set_tools(struct chat *c, json_t *tools); /* stolen */
 void chat_set_format(struct chat *c, json_t *format); /* stolen */
 void chat_set_stream(struct chat *c, bool stream);
 int chat_save_settings(struct chat *c, char **cause);
@@ -83,8 +83,8 @@ const struct store_msg *chat_msg(const struct chat *c, size_t i);
 
 /* Statistics of the last finished reply. */
 const struct llm_stats *chat_stats(const struct chat *c);
-int64_t chat_ttft_ms(const struct chat *c);   /* -1 unknown */
-int64_t chat_elapsed_ms(const struct chat *c);/* of the last or running reply */
+int64_t chat_ttft_ms(const struct chat *c); /* -1 unknown */
+int64_t chat_elapsed_ms(const struct chat *c); /* of the last or running reply */
 /* Context: tokens the last request used (estimate or backend count) and
  * the model's window; messages left out of the last request. */
 int64_t chat_context_used(const struct chat *c);

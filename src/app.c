@@ -190,7 +190,7 @@ app_connect(struct app *a, bool probe, char **msg, char **note)
 	app_discover_free(&d, -1);
 	a->prov = app_new_prov(a, "ollama", NULL);
 	*msg = xasprintf("no backend found: nothing answered at %s (Ollama), %s (LM Studio) or %s (llama-server); "
-			 "run 'ollama serve', start LM Studio's server, or name one with --provider and --base-url",
+	                 "run 'ollama serve', start LM Studio's server, or name one with --provider and --base-url",
 	    prov_default_url("ollama"), prov_default_url("lm-studio"), prov_default_url("openai"));
 	return LLM_ERR_CONNECT;
 }

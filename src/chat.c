@@ -31,9 +31,9 @@
 #define CHAT_DEFAULT_CTX 8192
 
 struct chat_turn {
-	struct chat *c;          /* NULL once detached */
-	struct prov_req *req;    /* chat request, or NULL */
-	struct prov_req *show;   /* context-length lookup, or NULL */
+	struct chat *c; /* NULL once detached */
+	struct prov_req *req; /* chat request, or NULL */
+	struct prov_req *show; /* context-length lookup, or NULL */
 };
 
 struct chat {
@@ -44,7 +44,7 @@ struct chat {
 	void *arg;
 
 	struct store_session *sess; /* NULL until bound or created */
-	char *new_title;            /* title for the session to create */
+	char *new_title; /* title for the session to create */
 	char *model, *system, *think;
 	json_t *options, *tools, *format;
 	bool stream;
@@ -696,7 +696,7 @@ chat_on_event(const struct llm_ev *ev, void *arg)
 			c->tool_calls = json_array();
 		json_array_append_new(c->tool_calls,
 		    json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", tc->id ? tc->id : "", "type", "function",
-			"function", "name", tc->name ? tc->name : "", "arguments", tc->args ? tc->args : "{}"));
+		        "function", "name", tc->name ? tc->name : "", "arguments", tc->args ? tc->args : "{}"));
 		chat_mark_dirty(c);
 		break;
 	case LLM_EV_DONE: {
@@ -858,8 +858,7 @@ chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nim
 		json_t *att = json_array();
 
 		for (size_t i = 0; i < nimages; i++) {
-			json_array_append_new(att, json_pack("{s:s, s:s, s:s}", "type", "image",
-						       "mime", images[i].mime, "data", images[i].b64));
+			json_array_append_new(att, json_pack("{s:s, s:s, s:s}", "type", "image", "mime", images[i].mime, "data", images[i].b64));
 			free(images[i].mime);
 			free(images[i].b64);
 		}

@@ -459,8 +459,8 @@ struct pull_view {
 	bool json, tty;
 	struct pull_layer layers[PULL_MAX_LAYERS];
 	int nlayers;
-	char *status;     /* last non-layer status */
-	int drawn;        /* lines drawn last time (tty) */
+	char *status; /* last non-layer status */
+	int drawn; /* lines drawn last time (tty) */
 	int64_t last_draw;
 	struct buf out;
 };

@@ -47,11 +47,11 @@ enum config_key {
 };
 
 struct config_opt {
-	const char *name;  /* long flag and config-file key */
-	int         has_arg;
-	int         key;   /* short flag or K_* */
-	const char *arg;   /* argument name for help */
-	const char *env;   /* environment variable, or NULL */
+	const char *name; /* long flag and config-file key */
+	int has_arg;
+	int key; /* short flag or K_* */
+	const char *arg; /* argument name for help */
+	const char *env; /* environment variable, or NULL */
 	const char *help;
 };
 
@@ -100,10 +100,20 @@ static const struct {
 	const char *name;
 	char type; /* f float, i integer, s string, a string array, k keep_alive */
 } config_option_names[] = {
-	{ "temperature", 'f' }, { "top_p", 'f' }, { "top_k", 'i' }, { "min_p", 'f' },
-	{ "seed", 'i' }, { "num_ctx", 'i' }, { "max_tokens", 'i' }, { "stop", 'a' },
-	{ "repeat_penalty", 'f' }, { "presence_penalty", 'f' }, { "frequency_penalty", 'f' },
-	{ "keep_alive", 'k' }, { "repeat_last_n", 'i' }, { "typical_p", 'f' },
+	{ "temperature", 'f' },
+	{ "top_p", 'f' },
+	{ "top_k", 'i' },
+	{ "min_p", 'f' },
+	{ "seed", 'i' },
+	{ "num_ctx", 'i' },
+	{ "max_tokens", 'i' },
+	{ "stop", 'a' },
+	{ "repeat_penalty", 'f' },
+	{ "presence_penalty", 'f' },
+	{ "frequency_penalty", 'f' },
+	{ "keep_alive", 'k' },
+	{ "repeat_last_n", 'i' },
+	{ "typical_p", 'f' },
 	{ "num_predict", 'i' },
 };
 
@@ -305,9 +315,19 @@ config_set_think(struct config *cfg, const char *v, char **cause)
 	static const struct {
 		const char *in, *out;
 	} map[] = {
-		{ "", "true" }, { "on", "true" }, { "true", "true" }, { "yes", "true" }, { "1", "true" },
-		{ "off", "false" }, { "false", "false" }, { "no", "false" }, { "0", "false" },
-		{ "low", "low" }, { "medium", "medium" }, { "high", "high" }, { "max", "max" },
+		{ "", "true" },
+		{ "on", "true" },
+		{ "true", "true" },
+		{ "yes", "true" },
+		{ "1", "true" },
+		{ "off", "false" },
+		{ "false", "false" },
+		{ "no", "false" },
+		{ "0", "false" },
+		{ "low", "low" },
+		{ "medium", "medium" },
+		{ "high", "high" },
+		{ "max", "max" },
 	};
 
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {

@@ -26,7 +26,7 @@ struct net {
 	long connect_timeout_ms;
 	long read_timeout_ms;
 	struct net_req *reqs; /* running requests, for net_free */
-	bool acting;          /* inside curl_multi_socket_action */
+	bool acting; /* inside curl_multi_socket_action */
 };
 
 struct net_req {

@@ -23,7 +23,7 @@ struct prov_req {
 	struct prov_http cbs;
 	void *arg;
 	long status;
-	bool collect;  /* accumulate the body (error or no on_bytes) */
+	bool collect; /* accumulate the body (error or no on_bytes) */
 	bool too_big;
 	struct buf body;
 };

@@ -30,8 +30,7 @@ openai_http_error(struct prov *p, const char *model, long status, const char *bo
 	char *code = NULL, *text = wire_openai_error(body, len, &code);
 	enum llm_err err = LLM_ERR_BACKEND;
 
-	if (model != NULL && (status == 404 || util_streq(code, "model_not_found") ||
-	    (text != NULL && strstr(text, "No models loaded") != NULL))) {
+	if (model != NULL && (status == 404 || util_streq(code, "model_not_found") || (text != NULL && strstr(text, "No models loaded") != NULL))) {
 		*msg = prov_not_found_msg(p, model);
 		if (text != NULL && status != 404) {
 			char *full = xasprintf("%s (server said: %s)", *msg, text);
@@ -64,7 +63,7 @@ struct openai_call {
 	prov_done_cb done_cb;
 	void *arg;
 	bool loaded_only; /* ps */
-	bool tried_v1;    /* LM Studio: fell back from /api/v0 */
+	bool tried_v1; /* LM Studio: fell back from /api/v0 */
 	enum llm_err err;
 	char *msg;
 };
@@ -116,7 +115,7 @@ openai_parse_model(json_t *e, struct prov_model *m, bool v0)
 		if (n > 0) {
 			free(m->params);
 			m->params = n >= 1000000000 ? xasprintf("%.1fB", (double)n / 1e9)
-						    : xasprintf("%.0fM", (double)n / 1e6);
+			                            : xasprintf("%.0fM", (double)n / 1e6);
 		}
 		m->loaded = 1; /* llama-server lists what it has loaded */
 	}
