@@ -48,6 +48,18 @@ struct ochat {
 
 /* Helpers. */
 
+/* A tool call's arguments as Ollama sends them: an object (a string in the
+ * scenario is parsed). New reference. */
+static json_t *
+call_args(const json_t *call)
+{
+	json_t *a = json_object_get(call, "arguments"), *parsed;
+
+	if (json_is_string(a) && (parsed = json_loads(json_string_value(a), 0, NULL)) != NULL)
+		return parsed;
+	return a != NULL ? json_deep_copy(a) : json_object();
+}
+
 static enum MHD_Result
 error_json(struct fake_req *req, unsigned status, const char *msg)
 {
@@ -144,8 +156,11 @@ expires_at(char *dst, size_t len)
 	localtime_r(&t, &tm);
 	strftime(dst, len, "%Y-%m-%dT%H:%M:%S.123456789", &tm);
 	strftime(z, sizeof z, "%z", &tm);
-	/* +0200 → +02:00 */
-	snprintf(dst + strlen(dst), len - strlen(dst), "%.3s:%s", z, z + 3);
+	/* Go writes +0200 as +02:00, and UTC as Z */
+	if (strcmp(z, "+0000") == 0)
+		snprintf(dst + strlen(dst), len - strlen(dst), "Z");
+	else
+		snprintf(dst + strlen(dst), len - strlen(dst), "%.3s:%s", z, z + 3);
 }
 
 /* GET / and the small GETs. */
@@ -482,7 +497,7 @@ h_pull(struct fake_req *req)
 {
 	enum MHD_Result ret;
 	const char *name;
-	json_t *sc = fake_next_reply("pull");
+	json_t *sc;
 	struct fake_pace pace;
 	struct fake_gen gen = { .next = pull_next, .error = pull_error_unit, .free = pull_free };
 	struct pull *p;
@@ -494,6 +509,7 @@ h_pull(struct fake_req *req)
 	name = req_model(req);
 	if (!valid_name(name))
 		return error_json(req, 400, "invalid model name");
+	sc = fake_next_reply("pull");
 	status = fake_int(sc, "status", 200);
 	if (status >= 400)
 		return error_json(req, (unsigned)status, fake_str(sc, "error", "pull failed"));
@@ -579,10 +595,10 @@ ochat_next(void *ctx, struct buf *out)
 		case 2:
 			if (!c->generate && c->i < json_array_size(c->tools)) {
 				json_t *call = json_array_get(c->tools, c->i);
-				json_t *tc = json_pack("[{s:s, s:{s:I, s:s, s:O}}]", "id",
+				json_t *tc = json_pack("[{s:s, s:{s:I, s:s, s:o}}]", "id",
 				    fake_str(call, "id", "call_k3x9a0qe"), "function", "index",
 				    (json_int_t)c->i, "name", fake_str(call, "name", "tool"),
-				    "arguments", json_object_get(call, "arguments") != NULL ? json_object_get(call, "arguments") : json_object());
+				    "arguments", call_args(call));
 				char *s = fake_json_dump(tc);
 
 				head = line_head(c);
@@ -759,9 +775,8 @@ chat_whole(struct fake_req *req, const json_t *r, struct ochat *c,
 			json_object_set_new(msg, "thinking", json_string(thinking.data));
 		for (i = 0; i < json_array_size(c->tools); i++) {
 			json_t *call = json_array_get(c->tools, i);
-			json_t *args = json_object_get(call, "arguments");
 
-			json_array_append_new(calls, json_pack("{s:s, s:{s:I, s:s, s:o}}", "id", fake_str(call, "id", "call_k3x9a0qe"), "function", "index", (json_int_t)i, "name", fake_str(call, "name", "tool"), "arguments", args != NULL ? json_deep_copy(args) : json_object()));
+			json_array_append_new(calls, json_pack("{s:s, s:{s:I, s:s, s:o}}", "id", fake_str(call, "id", "call_k3x9a0qe"), "function", "index", (json_int_t)i, "name", fake_str(call, "name", "tool"), "arguments", call_args(call)));
 		}
 		if (json_array_size(calls) > 0)
 			json_object_set(msg, "tool_calls", calls);
