@@ -48,6 +48,23 @@ struct ochat {
 
 /* Helpers. */
 
+/* The scenario's id, or call_ + 8 [a-z0-9] as recent Ollama makes them. */
+static char *
+call_id(const json_t *call, size_t i)
+{
+	const char *id = fake_str(call, "id", NULL);
+	char *seed, *hex, *out;
+
+	if (id != NULL)
+		return xstrdup(id);
+	seed = xasprintf("%s#%zu", fake_str(call, "name", ""), i);
+	hex = fake_digest(seed);
+	out = xasprintf("call_%.8s", hex);
+	free(hex);
+	free(seed);
+	return out;
+}
+
 /* A tool call's arguments as Ollama sends them: an object (a string in the
  * scenario is parsed). New reference. */
 static json_t *
@@ -595,11 +612,14 @@ ochat_next(void *ctx, struct buf *out)
 		case 2:
 			if (!c->generate && c->i < json_array_size(c->tools)) {
 				json_t *call = json_array_get(c->tools, c->i);
+				char *id = call_id(call, c->i);
 				json_t *tc = json_pack("[{s:s, s:{s:I, s:s, s:o}}]", "id",
-				    fake_str(call, "id", "call_k3x9a0qe"), "function", "index",
+				    id, "function", "index",
 				    (json_int_t)c->i, "name", fake_str(call, "name", "tool"),
 				    "arguments", call_args(call));
 				char *s = fake_json_dump(tc);
+
+				free(id);
 
 				head = line_head(c);
 				buf_printf(out, "%s\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":%s},\"done\":false}\n", head, s);
@@ -775,8 +795,10 @@ chat_whole(struct fake_req *req, const json_t *r, struct ochat *c,
 			json_object_set_new(msg, "thinking", json_string(thinking.data));
 		for (i = 0; i < json_array_size(c->tools); i++) {
 			json_t *call = json_array_get(c->tools, i);
+			char *id = call_id(call, i);
 
-			json_array_append_new(calls, json_pack("{s:s, s:{s:I, s:s, s:o}}", "id", fake_str(call, "id", "call_k3x9a0qe"), "function", "index", (json_int_t)i, "name", fake_str(call, "name", "tool"), "arguments", call_args(call)));
+			json_array_append_new(calls, json_pack("{s:s, s:{s:I, s:s, s:o}}", "id", id, "function", "index", (json_int_t)i, "name", fake_str(call, "name", "tool"), "arguments", call_args(call)));
+			free(id);
 		}
 		if (json_array_size(calls) > 0)
 			json_object_set(msg, "tool_calls", calls);
@@ -885,7 +907,7 @@ chat(struct fake_req *req, bool generate)
 
 		split_words(text, &c->tok, &c->ntok);
 		free(text);
-	} else if (r == NULL || json_object_get(r, "tokens") == NULL) {
+	} else if (json_object_get(r, "tokens") == NULL && json_object_get(r, "tool_calls") == NULL && json_object_get(r, "thinking") == NULL) {
 		json_t *def = json_pack("[s,s]", "Hello", "!");
 
 		quote_list(def, &c->tok, &c->ntok);

@@ -892,7 +892,7 @@ fake_openai_chat(struct fake_req *req)
 		split_words(text, &c->tok, &c->ntok);
 		free(text);
 		free(last);
-	} else if (r == NULL || json_object_get(r, "tokens") == NULL) {
+	} else if (json_object_get(r, "tokens") == NULL && json_object_get(r, "tool_calls") == NULL && json_object_get(r, "thinking") == NULL) {
 		json_t *def = json_pack("[s,s]", "Hello", "!");
 
 		quote_list(def, &c->tok, &c->ntok);
