@@ -73,7 +73,7 @@ struct chat {
 	int64_t ctx_model_len;
 
 	bool store_warned;
-	bool turn_user;        /* this turn added the user message */
+	bool turn_user; /* this turn added the user message */
 	bool turn_new_session; /* this turn created the session */
 };
 
