@@ -22,7 +22,8 @@ struct config {
 	char *base_url; /* normalised, no trailing '/' and no /v1; NULL = default */
 	bool base_url_named; /* named by flag, env or file: no auto-discovery */
 	char *api_key;
-	char *model;
+	char *model; /* flag, PARLEY_MODEL or provider env var */
+	char *model_file; /* model= from the config file (below env) */
 	long connect_timeout_ms;
 	long read_timeout_ms;
 

@@ -34,6 +34,7 @@ struct prov_model_list {
 	struct prov_model *v;
 	size_t n;
 };
+void prov_model_clear(struct prov_model *m); /* frees members */
 void prov_model_list_free(struct prov_model_list *l);
 
 /* Result of a non-streaming call: err is LLM_OK or the kind of failure,
@@ -85,10 +86,29 @@ void prov_cancel(struct prov_req *r);
 /* Default base URL of a provider kind. */
 const char *prov_default_url(const char *kind);
 
-/* Shared by provider implementations: a request with its body collected. */
-struct prov_req *prov_req_new(struct prov *p);
-void prov_req_set_net(struct prov_req *r, struct net_req *nr);
+/* Shared by provider implementations: one HTTP exchange on the loop.
+ * With stream callbacks, a success status streams bytes to on_bytes; an
+ * error status (>= 400) collects the body for on_end instead. */
+struct prov_http {
+	/* Bytes of a successful response. Return nonzero to stop the transfer. */
+	int (*on_bytes)(struct prov_req *r, const char *data, size_t len, void *arg);
+	/* The exchange is over. err/msg describe a transport failure
+	 * (LLM_OK when the HTTP exchange completed); status and body give an
+	 * HTTP error's status and body, or the whole body when on_bytes is
+	 * NULL. The request is freed after this returns. */
+	void (*on_end)(struct prov_req *r, enum llm_err err, const char *msg, long status,
+	    const char *body, size_t len, void *arg);
+};
+/* Start a request to base_url + path; body (stolen, may be NULL) is sent as
+ * JSON. */
+struct prov_req *prov_http(struct prov *p, const char *method, const char *path, json_t *body,
+    const struct prov_http *cbs, void *arg);
 /* Translate a transport failure into an llm_err and a message naming the URL. */
 enum llm_err prov_net_error(const struct prov *p, enum net_result res, const char *netmsg, char **msg);
+/* "model 'x' not found; pull it with `parley pull x`" and the like. */
+char *prov_not_found_msg(const struct prov *p, const char *model);
+
+extern const struct prov_ops prov_ollama_ops;
+extern const struct prov_ops prov_openai_ops;
 
 #endif

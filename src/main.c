@@ -1,11 +1,75 @@
 /*
- * main.c: parse the command line, pick the face, run the loop.
+ * main.c: parse the command line, pick the face, run it.
  */
+#include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cmd.h"
+#include "config.h"
+#include "pipe.h"
+#include "util.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct config *, int, char **);
+} main_commands[] = {
+	{ "models", cmd_models },
+	{ "list", cmd_models },
+	{ "ls", cmd_models },
+	{ "show", cmd_show },
+	{ "ps", cmd_ps },
+	{ "pull", cmd_pull },
+	{ "rm", cmd_rm },
+	{ "cp", cmd_cp },
+	{ "sessions", cmd_sessions },
+};
+
+static int
+main_pipe(struct config *cfg)
+{
+	struct app a;
+	int rc;
+
+	app_init(&a, cfg);
+	rc = pipe_main(&a);
+	app_free(&a);
+	return rc;
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	puts("parley " PARLEY_VERSION);
-	return 0;
+	struct config cfg;
+	char *cause = NULL;
+	int rc;
+
+	setlocale(LC_ALL, "");
+	rc = config_load(&cfg, argc, argv, &cause);
+	if (rc != 0) {
+		if (rc < 0) {
+			fprintf(stderr, "parley: %s\n", cause);
+			free(cause);
+		}
+		config_free(&cfg);
+		return rc < 0 ? 2 : 0;
+	}
+	if (cfg.face == FACE_COMMAND) {
+		rc = -1;
+		for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++)
+			if (strcmp(main_commands[i].name, cfg.args[0]) == 0)
+				rc = main_commands[i].fn(&cfg, cfg.nargs, cfg.args);
+		if (rc == -1) {
+			fprintf(stderr, "parley: %s is not available in this build\n", cfg.args[0]);
+			rc = 1;
+		}
+	} else {
+		/* Pipe mode unless both ends are a terminal and there is no prompt. */
+		rc = main_pipe(&cfg);
+	}
+	config_free(&cfg);
+	return rc;
 }

@@ -1,0 +1,94 @@
+/* chat.h: one conversation, as every face sees it. A chat is bound to a
+ * session in the store (or lives in memory with --no-save), holds the
+ * transcript, sends turns through the provider with the history trimmed to
+ * the model's context, and records the reply as it streams. */
+#ifndef PARLEY_CHAT_H
+#define PARLEY_CHAT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "llm.h"
+#include "store.h"
+
+struct chat;
+
+struct chat_hooks {
+	/* Every event of the reply as it arrives: TOKEN, THINKING, TOOL_CALL,
+	 * then exactly one DONE or ERROR (after the transcript is updated). */
+	void (*event)(struct chat *c, const struct llm_ev *ev, void *arg);
+	/* Something worth telling a verbose user (history trimmed, store
+	 * trouble). May be NULL. */
+	void (*notice)(struct chat *c, const char *msg, void *arg);
+};
+
+/* origin: "tui", "repl", "pipe" or "api". save: record in a->store (when
+ * it is open). */
+struct chat *chat_new(struct app *a, const char *origin, bool save,
+    const struct chat_hooks *hooks, void *arg);
+void chat_free(struct chat *c); /* stops a running reply first */
+
+/* Bind to a stored session by id, id prefix or exact title. With create, a
+ * key that matches nothing starts a new session with that title. 0, or -1
+ * with *cause (store error, ambiguous, or no match without create). */
+int chat_open(struct chat *c, const char *key, bool create, char **cause);
+/* Bind to the most recently updated session; 1 if there is none. */
+int chat_open_latest(struct chat *c, char **cause);
+/* Start afresh: the next turn creates a new session. */
+void chat_reset(struct chat *c);
+/* Re-read the transcript from the store (another process wrote to it). */
+int chat_reload(struct chat *c, char **cause);
+
+const char *chat_session_id(const struct chat *c); /* NULL until stored */
+const char *chat_title(const struct chat *c);
+int chat_rename(struct chat *c, const char *title, char **cause);
+
+void chat_set_model(struct chat *c, const char *model);
+const char *chat_model(const struct chat *c);
+void chat_set_system(struct chat *c, const char *system); /* NULL clears */
+const char *chat_system(const struct chat *c);
+void chat_set_think(struct chat *c, const char *think); /* NULL, "true", "false", level */
+const char *chat_think(const struct chat *c);
+/* Model options (parley names); borrowed: change it in place, then call
+ * chat_save_settings to persist. */
+json_t *chat_options(struct chat *c);
+void chat_set_tools(struct chat *c, json_t *tools); /* stolen */
+void chat_set_format(struct chat *c, json_t *format); /* stolen */
+void chat_set_stream(struct chat *c, bool stream);
+int chat_save_settings(struct chat *c, char **cause);
+
+/* Send a user turn. images are stolen (may be NULL). -1 with *cause when a
+ * reply is already streaming or no model is chosen. */
+int chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nimages, char **cause);
+/* Append a message without sending (e.g. a tool result); it goes out with
+ * the next turn. */
+int chat_append(struct chat *c, const char *role, const char *content, const char *tool_call_id,
+    const char *tool_name, char **cause);
+/* Send the transcript as it is (after chat_append of a tool result). */
+int chat_continue(struct chat *c, char **cause);
+/* Drop the last reply and ask again. */
+int chat_retry(struct chat *c, char **cause);
+/* Stop the reply: what arrived is kept, marked interrupted. */
+void chat_stop(struct chat *c);
+bool chat_busy(const struct chat *c);
+/* Forget the transcript (and delete its messages from the store). */
+int chat_clear(struct chat *c, char **cause);
+
+/* The transcript, oldest first. While a reply streams, the last message is
+ * that reply, its content growing. */
+size_t chat_count(const struct chat *c);
+const struct store_msg *chat_msg(const struct chat *c, size_t i);
+
+/* Statistics of the last finished reply. */
+const struct llm_stats *chat_stats(const struct chat *c);
+int64_t chat_ttft_ms(const struct chat *c); /* -1 unknown */
+int64_t chat_elapsed_ms(const struct chat *c); /* of the last or running reply */
+/* Context: tokens the last request used (estimate or backend count) and
+ * the model's window; messages left out of the last request. */
+int64_t chat_context_used(const struct chat *c);
+int64_t chat_context_size(const struct chat *c);
+size_t chat_trimmed(const struct chat *c);
+
+#endif

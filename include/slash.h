@@ -1,0 +1,69 @@
+/* slash.h: the slash commands, one table shared by the TUI and the REPL
+ * (design.md 2). Commands that only change the conversation run here; the
+ * ones that show something ask the face through struct slash_face. */
+#ifndef PARLEY_SLASH_H
+#define PARLEY_SLASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "chat.h"
+
+/* What an argument is, for completion. */
+enum slash_arg {
+	SLASH_ARG_NONE,
+	SLASH_ARG_TEXT,
+	SLASH_ARG_MODEL,
+	SLASH_ARG_FILE,
+	SLASH_ARG_SESSION,
+	SLASH_ARG_THEME,
+	SLASH_ARG_SETTING,
+};
+
+struct slash_cmd {
+	const char *name; /* "/model" */
+	const char *args; /* "[NAME]" for help */
+	const char *help; /* one line */
+	enum slash_arg complete;
+};
+
+extern const struct slash_cmd slash_table[];
+extern const size_t slash_count;
+
+/* What a face does for the commands that show or ask something. Each
+ * returns 0, or -1 after reporting its own error. Any may be NULL: the
+ * command then says it is not available here. */
+struct slash_face {
+	void (*print)(void *arg, const char *text); /* output, may be several lines */
+	void (*error)(void *arg, const char *msg); /* one line */
+	int (*models)(void *arg); /* /models */
+	int (*pull)(void *arg, const char *model); /* /pull NAME */
+	int (*sessions)(void *arg, const char *filter); /* /sessions [FILTER] */
+	int (*help)(void *arg); /* /help */
+	int (*theme)(void *arg, const char *name); /* /theme [NAME] */
+	int (*copy)(void *arg, int block); /* /copy [N]: 0 = the last reply */
+	int (*attach)(void *arg, const char *path); /* /attach FILE */
+	int (*quit)(void *arg); /* /quit */
+	int (*send)(void *arg); /* a turn was started (/retry): follow it */
+	bool (*confirm)(void *arg, const char *question); /* y/n, e.g. /rm */
+};
+
+/* Run one line that starts with '/'. Returns 0, -1 on error (already
+ * reported through face->error), or 1 if the line is not a command
+ * (unknown command names are an error, not 1). */
+int slash_run(struct app *a, struct chat *c, const struct slash_face *face, void *arg, const char *line);
+
+/* The commands whose names start with prefix (with the '/'); returns how
+ * many, filling out[] up to max. */
+size_t slash_complete(const char *prefix, const struct slash_cmd **out, size_t max);
+
+/* Settings /set understands, with help, for completion and /help. */
+struct slash_setting {
+	const char *name;
+	const char *help;
+};
+extern const struct slash_setting slash_settings[];
+extern const size_t slash_nsettings;
+
+#endif

@@ -1,0 +1,648 @@
+/*
+ * cmd_models.c: model management from the command line: models (list),
+ * show, ps, pull, rm, cp. Each runs one provider call on the loop and
+ * prints a table, details, or (with --json) JSON. Pull draws per-layer
+ * progress on stderr the way `ollama pull` does.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "buf.h"
+#include "cmd.h"
+#include "util.h"
+
+struct cmd_wait {
+	struct app *app;
+	bool done;
+	enum llm_err err;
+	char *msg;
+	struct prov_model_list *list;
+	json_t *json;
+	struct prov_req *req;
+};
+
+static void
+cmd_sigint(int sig, void *arg)
+{
+	struct cmd_wait *w = arg;
+
+	(void)sig;
+	w->app->interrupted = true;
+	if (w->req != NULL)
+		prov_cancel(w->req);
+	w->done = true;
+	if (w->err == LLM_OK)
+		w->err = LLM_ERR_CANCELLED;
+}
+
+/* Set up the app and the provider; prints the error and returns its exit
+ * status, or 0 when ready. */
+static int
+cmd_begin(struct app *a, struct config *cfg, struct cmd_wait *w)
+{
+	char *msg = NULL, *note = NULL;
+	enum llm_err err;
+
+	app_init(a, cfg);
+	memset(w, 0, sizeof *w);
+	w->app = a;
+	loop_signal(a->loop, SIGINT, cmd_sigint, w);
+	err = app_connect(a, cfg->provider == NULL, &msg, &note);
+	if (note != NULL && cfg->verbose)
+		fprintf(stderr, "parley: %s\n", note);
+	free(note);
+	if (err != LLM_OK) {
+		fprintf(stderr, "parley: %s\n", msg);
+		free(msg);
+		app_free(a);
+		return (int)err;
+	}
+	return 0;
+}
+
+static int
+cmd_end(struct app *a, struct cmd_wait *w)
+{
+	int rc = (int)w->err;
+
+	if (w->err == LLM_ERR_CANCELLED)
+		fprintf(stderr, "parley: interrupted\n");
+	else if (w->err != LLM_OK)
+		fprintf(stderr, "parley: %s\n", w->msg ? w->msg : "failed");
+	free(w->msg);
+	prov_model_list_free(w->list);
+	json_decref(w->json);
+	app_free(a);
+	return rc;
+}
+
+static void
+cmd_list_cb(enum llm_err err, const char *msg, struct prov_model_list *l, void *arg)
+{
+	struct cmd_wait *w = arg;
+
+	w->req = NULL;
+	if (w->done) {
+		prov_model_list_free(l);
+		return;
+	}
+	w->err = err;
+	w->msg = msg ? xstrdup(msg) : NULL;
+	w->list = l;
+	w->done = true;
+}
+
+static void
+cmd_json_cb(enum llm_err err, const char *msg, json_t *j, void *arg)
+{
+	struct cmd_wait *w = arg;
+
+	w->req = NULL;
+	if (w->done)
+		return;
+	w->err = err;
+	w->msg = msg ? xstrdup(msg) : NULL;
+	w->json = json_incref(j);
+	w->done = true;
+}
+
+static void
+cmd_done_cb(enum llm_err err, const char *msg, void *arg)
+{
+	struct cmd_wait *w = arg;
+
+	w->req = NULL;
+	if (w->done)
+		return;
+	w->err = err;
+	w->msg = msg ? xstrdup(msg) : NULL;
+	w->done = true;
+}
+
+/* "2.0 GB", decimal units as Ollama prints them. */
+static void
+cmd_size(char *out, size_t len, int64_t bytes)
+{
+	const char *units[] = { "B", "KB", "MB", "GB", "TB" };
+	double v = (double)bytes;
+	int u = 0;
+
+	if (bytes <= 0) {
+		snprintf(out, len, "-");
+		return;
+	}
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(out, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static time_t
+cmd_parse_time(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	time_t t;
+	int off = 0;
+
+	if (s == NULL || s[0] == '\0')
+		return 0;
+	memset(&tm, 0, sizeof tm);
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL)
+		return 0;
+	if (*p == '.')
+		while (*++p >= '0' && *p <= '9')
+			;
+	if (*p == '+' || *p == '-') {
+		int hh = 0, mm = 0;
+
+		sscanf(p + 1, "%d:%d", &hh, &mm);
+		off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
+	}
+	t = timegm(&tm);
+	return t - off;
+}
+
+/* "3 days ago", "in 4 minutes" */
+static void
+cmd_relative(char *out, size_t len, time_t t)
+{
+	static const struct {
+		long secs;
+		const char *unit;
+	} steps[] = { { 86400 * 365, "year" }, { 86400 * 30, "month" }, { 86400 * 7, "week" },
+		{ 86400, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" } };
+	long d;
+	bool future;
+
+	if (t == 0) {
+		snprintf(out, len, "-");
+		return;
+	}
+	d = (long)(time(NULL) - t);
+	future = d < 0;
+	if (future)
+		d = -d;
+	if (d < 5) {
+		snprintf(out, len, future ? "now" : "just now");
+		return;
+	}
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		long n = d / steps[i].secs;
+
+		if (n == 0)
+			continue;
+		snprintf(out, len, future ? "in %ld %s%s" : "%ld %s%s ago", n, steps[i].unit, n == 1 ? "" : "s");
+		return;
+	}
+}
+
+static json_t *
+cmd_model_json(const struct prov_model *m)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:O?, s:o}",
+	    "name", m->name, "family", m->family ? m->family : "", "parameter_size", m->params ? m->params : "",
+	    "quantization", m->quant ? m->quant : "", "format", m->format ? m->format : "",
+	    "size", (json_int_t)m->size, "modified_at", m->modified ? m->modified : "",
+	    "context_length", (json_int_t)m->context_length, "capabilities", m->capabilities,
+	    "loaded", m->loaded < 0 ? json_null() : json_boolean(m->loaded));
+}
+
+static void
+cmd_print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+
+	puts(s);
+	free(s);
+	json_decref(j);
+}
+
+static int
+cmd_usage(const char *usage)
+{
+	fprintf(stderr, "usage: parley %s\n", usage);
+	return LLM_ERR_USAGE;
+}
+
+int
+cmd_models(struct config *cfg, int argc, char **argv)
+{
+	struct app a;
+	struct cmd_wait w;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return cmd_usage("models [--json]");
+	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+		return rc;
+	w.req = a.prov->ops->list(a.prov, cmd_list_cb, &w);
+	app_run_until(&a, &w.done);
+	if (w.err == LLM_OK && cfg->json) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < w.list->n; i++)
+			json_array_append_new(arr, cmd_model_json(&w.list->v[i]));
+		cmd_print_json(arr);
+	} else if (w.err == LLM_OK) {
+		size_t wn = 4;
+
+		for (size_t i = 0; i < w.list->n; i++)
+			if (strlen(w.list->v[i].name) > wn)
+				wn = strlen(w.list->v[i].name);
+		printf("%-*s  %-8s  %-8s  %9s  %s\n", (int)wn, "NAME", "PARAMS", "QUANT", "SIZE", "MODIFIED");
+		for (size_t i = 0; i < w.list->n; i++) {
+			const struct prov_model *m = &w.list->v[i];
+			char size[32], mod[48];
+
+			cmd_size(size, sizeof size, m->size);
+			cmd_relative(mod, sizeof mod, cmd_parse_time(m->modified));
+			if (m->loaded == 1 && (m->modified == NULL || m->modified[0] == '\0'))
+				snprintf(mod, sizeof mod, "loaded");
+			printf("%-*s  %-8s  %-8s  %9s  %s\n", (int)wn, m->name, m->params && m->params[0] ? m->params : "-",
+			    m->quant && m->quant[0] ? m->quant : "-", size, mod);
+		}
+		if (w.list->n == 0)
+			fprintf(stderr, "parley: no models at %s%s\n", a.prov->base_url,
+			    strcmp(a.prov->kind, "ollama") == 0 ? "; pull one with `parley pull llama3.2`" : "");
+	}
+	return cmd_end(&a, &w);
+}
+
+int
+cmd_ps(struct config *cfg, int argc, char **argv)
+{
+	struct app a;
+	struct cmd_wait w;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return cmd_usage("ps [--json]");
+	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+		return rc;
+	w.req = a.prov->ops->ps(a.prov, cmd_list_cb, &w);
+	app_run_until(&a, &w.done);
+	if (w.err == LLM_OK && cfg->json) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < w.list->n; i++) {
+			json_t *o = cmd_model_json(&w.list->v[i]);
+
+			json_object_set_new(o, "size_vram", json_integer(w.list->v[i].size_vram));
+			json_object_set_new(o, "expires_at", json_string(w.list->v[i].expires ? w.list->v[i].expires : ""));
+			json_array_append_new(arr, o);
+		}
+		cmd_print_json(arr);
+	} else if (w.err == LLM_OK) {
+		size_t wn = 4;
+
+		for (size_t i = 0; i < w.list->n; i++)
+			if (strlen(w.list->v[i].name) > wn)
+				wn = strlen(w.list->v[i].name);
+		printf("%-*s  %9s  %-15s  %8s  %s\n", (int)wn, "NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL");
+		for (size_t i = 0; i < w.list->n; i++) {
+			const struct prov_model *m = &w.list->v[i];
+			char size[32], until[48], proc[32], ctx[24];
+
+			cmd_size(size, sizeof size, m->size);
+			cmd_relative(until, sizeof until, cmd_parse_time(m->expires));
+			if (m->size <= 0)
+				snprintf(proc, sizeof proc, "-");
+			else if (m->size_vram >= m->size)
+				snprintf(proc, sizeof proc, "100%% GPU");
+			else if (m->size_vram <= 0)
+				snprintf(proc, sizeof proc, "100%% CPU");
+			else {
+				int gpu = (int)lround(100.0 * (double)m->size_vram / (double)m->size);
+
+				snprintf(proc, sizeof proc, "%d%%/%d%% CPU/GPU", 100 - gpu, gpu);
+			}
+			if (m->context_length > 0)
+				snprintf(ctx, sizeof ctx, "%lld", (long long)m->context_length);
+			else
+				snprintf(ctx, sizeof ctx, "-");
+			printf("%-*s  %9s  %-15s  %8s  %s\n", (int)wn, m->name, size, proc, ctx, until);
+		}
+	}
+	return cmd_end(&a, &w);
+}
+
+static void
+cmd_show_section(const char *title, const char *text)
+{
+	const char *p = text, *nl;
+
+	if (text == NULL || text[0] == '\0')
+		return;
+	printf("\n  %s\n", title);
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		if (nl > p)
+			printf("    %.*s\n", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+int
+cmd_show(struct config *cfg, int argc, char **argv)
+{
+	struct app a;
+	struct cmd_wait w;
+	json_t *d, *caps, *v;
+	size_t i;
+	int rc;
+
+	if (argc != 2)
+		return cmd_usage("show MODEL [--json]");
+	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+		return rc;
+	w.req = a.prov->ops->show(a.prov, argv[1], cmd_json_cb, &w);
+	app_run_until(&a, &w.done);
+	if (w.err == LLM_OK && cfg->json) {
+		cmd_print_json(json_incref(w.json));
+	} else if (w.err == LLM_OK) {
+		d = json_object_get(w.json, "details");
+		printf("  Model\n");
+		printf("    %-18s %s\n", "name", argv[1]);
+		if ((v = json_object_get(d, "family")) && json_string_length(v))
+			printf("    %-18s %s\n", "architecture", json_string_value(v));
+		if ((v = json_object_get(d, "parameter_size")) && json_string_length(v))
+			printf("    %-18s %s\n", "parameters", json_string_value(v));
+		if (json_integer_value(json_object_get(w.json, "context_length")) > 0)
+			printf("    %-18s %lld\n", "context length",
+			    (long long)json_integer_value(json_object_get(w.json, "context_length")));
+		if ((v = json_object_get(d, "quantization_level")) && json_string_length(v))
+			printf("    %-18s %s\n", "quantization", json_string_value(v));
+		if ((v = json_object_get(d, "format")) && json_string_length(v))
+			printf("    %-18s %s\n", "format", json_string_value(v));
+		caps = json_object_get(w.json, "capabilities");
+		if (json_array_size(caps) > 0) {
+			printf("\n  Capabilities\n");
+			json_array_foreach(caps, i, v)
+			{
+				printf("    %s\n", json_string_value(v) ? json_string_value(v) : "?");
+			}
+		}
+		cmd_show_section("Parameters", json_string_value(json_object_get(w.json, "parameters")));
+		cmd_show_section("System", json_string_value(json_object_get(w.json, "system")));
+		cmd_show_section("Template", json_string_value(json_object_get(w.json, "template")));
+	}
+	return cmd_end(&a, &w);
+}
+
+int
+cmd_rm(struct config *cfg, int argc, char **argv)
+{
+	struct app a;
+	struct cmd_wait w;
+	int rc;
+
+	if (argc < 2)
+		return cmd_usage("rm MODEL...");
+	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+		return rc;
+	for (int i = 1; i < argc && w.err == LLM_OK; i++) {
+		w.done = false;
+		w.req = a.prov->ops->remove(a.prov, argv[i], cmd_done_cb, &w);
+		app_run_until(&a, &w.done);
+		if (w.err == LLM_OK && !cfg->quiet)
+			printf("deleted '%s'\n", argv[i]);
+	}
+	return cmd_end(&a, &w);
+}
+
+int
+cmd_cp(struct config *cfg, int argc, char **argv)
+{
+	struct app a;
+	struct cmd_wait w;
+	int rc;
+
+	if (argc != 3)
+		return cmd_usage("cp SOURCE DESTINATION");
+	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+		return rc;
+	w.req = a.prov->ops->copy(a.prov, argv[1], argv[2], cmd_done_cb, &w);
+	app_run_until(&a, &w.done);
+	if (w.err == LLM_OK && !cfg->quiet)
+		printf("copied '%s' to '%s'\n", argv[1], argv[2]);
+	return cmd_end(&a, &w);
+}
+
+/* --- pull -------------------------------------------------------------- */
+
+#define PULL_MAX_LAYERS 64
+#define PULL_WINDOW 32 /* speed samples per layer */
+
+struct pull_layer {
+	char digest[80];
+	int64_t total, completed;
+	int64_t st[PULL_WINDOW], sb[PULL_WINDOW]; /* sample times (ms) and bytes */
+	int ns, head;
+	bool reported;
+};
+
+struct pull_view {
+	struct cmd_wait w;
+	bool json, tty;
+	struct pull_layer layers[PULL_MAX_LAYERS];
+	int nlayers;
+	char *status; /* last non-layer status */
+	int drawn; /* lines drawn last time (tty) */
+	int64_t last_draw;
+	struct buf out;
+};
+
+static struct pull_layer *
+pull_layer(struct pull_view *pv, const char *digest)
+{
+	for (int i = 0; i < pv->nlayers; i++)
+		if (strcmp(pv->layers[i].digest, digest) == 0)
+			return &pv->layers[i];
+	if (pv->nlayers == PULL_MAX_LAYERS)
+		return NULL;
+	memset(&pv->layers[pv->nlayers], 0, sizeof pv->layers[0]);
+	snprintf(pv->layers[pv->nlayers].digest, sizeof pv->layers[0].digest, "%s", digest);
+	return &pv->layers[pv->nlayers++];
+}
+
+/* Bytes per second over the ring of recent samples (about 2 s of Ollama's
+ * 60 ms updates). */
+static double
+pull_speed(const struct pull_layer *l)
+{
+	int oldest, newest;
+
+	if (l->ns < 2)
+		return 0;
+	newest = (l->head + PULL_WINDOW - 1) % PULL_WINDOW;
+	oldest = l->ns < PULL_WINDOW ? 0 : l->head;
+	if (l->st[newest] <= l->st[oldest])
+		return 0;
+	return (double)(l->sb[newest] - l->sb[oldest]) * 1000.0 / (double)(l->st[newest] - l->st[oldest]);
+}
+
+static void
+pull_sample(struct pull_layer *l, int64_t completed)
+{
+	int64_t now = util_now_ms();
+
+	if (completed < l->completed)
+		l->ns = l->head = 0; /* progress went back: the download restarted */
+	l->completed = completed;
+	l->st[l->head] = now;
+	l->sb[l->head] = completed;
+	l->head = (l->head + 1) % PULL_WINDOW;
+	if (l->ns < PULL_WINDOW)
+		l->ns++;
+}
+
+static void
+pull_line(struct buf *b, const struct pull_layer *l, int width)
+{
+	char done[32], total[32], speed[32] = "", eta[32] = "";
+	double sp = pull_speed(l);
+	int pct = l->total > 0 ? (int)(100.0 * (double)l->completed / (double)l->total) : 0;
+	int barw = width - 70, fill;
+	const char *hex = strncmp(l->digest, "sha256:", 7) == 0 ? l->digest + 7 : l->digest;
+
+	if (pct > 100)
+		pct = 100;
+	if (barw < 10)
+		barw = 10;
+	if (barw > 50)
+		barw = 50;
+	fill = barw * pct / 100;
+	cmd_size(done, sizeof done, l->completed);
+	cmd_size(total, sizeof total, l->total);
+	if (sp > 0 && l->completed < l->total) {
+		long secs = (long)((double)(l->total - l->completed) / sp);
+
+		cmd_size(speed, sizeof speed, (int64_t)sp);
+		strcat(speed, "/s");
+		if (secs >= 3600)
+			snprintf(eta, sizeof eta, "%ldh%02ldm", secs / 3600, secs % 3600 / 60);
+		else if (secs >= 60)
+			snprintf(eta, sizeof eta, "%ldm%02lds", secs / 60, secs % 60);
+		else
+			snprintf(eta, sizeof eta, "%lds", secs);
+	}
+	buf_printf(b, "pulling %.12s: %3d%% ▕", hex, pct);
+	for (int i = 0; i < barw; i++)
+		buf_puts(b, i < fill ? "█" : " ");
+	buf_printf(b, "▏ %s/%s", done, total);
+	if (speed[0] != '\0')
+		buf_printf(b, "  %s  %s", speed, eta);
+}
+
+static void
+pull_draw(struct pull_view *pv, bool force)
+{
+	int64_t now = util_now_ms();
+	int lines = 0;
+
+	if (!pv->tty || (!force && now - pv->last_draw < 100))
+		return;
+	pv->last_draw = now;
+	buf_reset(&pv->out);
+	if (pv->drawn > 0)
+		buf_printf(&pv->out, "\r\033[%dA", pv->drawn);
+	buf_puts(&pv->out, "\r");
+	for (int i = 0; i < pv->nlayers; i++) {
+		buf_puts(&pv->out, "\033[2K");
+		pull_line(&pv->out, &pv->layers[i], 100);
+		buf_puts(&pv->out, "\n");
+		lines++;
+	}
+	if (pv->status != NULL) {
+		buf_printf(&pv->out, "\033[2K%s\n", pv->status);
+		lines++;
+	}
+	pv->drawn = lines;
+	fwrite(pv->out.data, 1, pv->out.len, stderr);
+	fflush(stderr);
+}
+
+static void
+pull_progress(const struct prov_pull_ev *ev, void *arg)
+{
+	struct pull_view *pv = arg;
+
+	if (pv->json) {
+		json_t *o = json_pack("{s:s}", "status", ev->status);
+
+		if (ev->digest != NULL)
+			json_object_set_new(o, "digest", json_string(ev->digest));
+		if (ev->total > 0)
+			json_object_set_new(o, "total", json_integer(ev->total));
+		if (ev->completed > 0)
+			json_object_set_new(o, "completed", json_integer(ev->completed));
+		char *s = json_dumps(o, JSON_COMPACT);
+		puts(s);
+		fflush(stdout);
+		free(s);
+		json_decref(o);
+		return;
+	}
+	if (ev->digest != NULL && ev->digest[0] != '\0') {
+		struct pull_layer *l = pull_layer(pv, ev->digest);
+
+		if (l == NULL)
+			return;
+		if (ev->total > 0)
+			l->total = ev->total;
+		pull_sample(l, ev->completed);
+		if (!pv->tty && l->total > 0 && l->completed >= l->total && !l->reported) {
+			struct buf b = { 0 };
+
+			/* not drawing in place: one line per finished layer */
+			l->reported = true;
+			pull_line(&b, l, 80);
+			fprintf(stderr, "%s\n", b.data);
+			buf_free(&b);
+		}
+		pull_draw(pv, false);
+		return;
+	}
+	free(pv->status);
+	pv->status = xstrdup(ev->status);
+	if (pv->tty)
+		pull_draw(pv, true);
+	else
+		fprintf(stderr, "%s\n", ev->status);
+}
+
+int
+cmd_pull(struct config *cfg, int argc, char **argv)
+{
+	struct app a;
+	struct pull_view pv;
+	int rc;
+
+	if (argc != 2)
+		return cmd_usage("pull MODEL [--json]");
+	memset(&pv, 0, sizeof pv);
+	if ((rc = cmd_begin(&a, cfg, &pv.w)) != 0)
+		return rc;
+	pv.json = cfg->json;
+	pv.tty = !cfg->json && isatty(STDERR_FILENO);
+	pv.w.req = a.prov->ops->pull(a.prov, argv[1], pull_progress, cmd_done_cb, &pv);
+	app_run_until(&a, &pv.w.done);
+	if (pv.tty)
+		pull_draw(&pv, true);
+	free(pv.status);
+	buf_free(&pv.out);
+	return cmd_end(&a, &pv.w);
+}

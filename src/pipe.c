@@ -1,0 +1,564 @@
+/*
+ * pipe.c: pipe mode. The prompt comes from the arguments and/or stdin (both:
+ * stdin is appended as a document); tokens go to stdout as they arrive,
+ * flushed once per network read (the loop's prepare hook) rather than per
+ * token; thinking goes to stderr; --json turns everything into one JSON
+ * event per line. The exit status says what went wrong (design.md 1).
+ */
+#include "pipe.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "chat.h"
+#include "util.h"
+
+#define PIPE_STDIN_CAP (64u << 20)
+#define PIPE_FILE_CAP (16u << 20)
+
+struct pipe_state {
+	struct app *app;
+	struct chat *chat;
+	bool json;
+	bool show_thinking;
+	bool thinking_tty;
+	bool in_thinking;
+	bool done;
+	bool out_failed;
+	char last; /* last byte written to stdout */
+	enum llm_err err;
+	char *errmsg;
+};
+
+static void
+pipe_json(json_t *ev)
+{
+	char *s = json_dumps(ev, JSON_COMPACT);
+
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	free(s);
+	json_decref(ev);
+}
+
+static void
+pipe_out(struct pipe_state *ps, const char *p, size_t n)
+{
+	if (n == 0 || ps->out_failed)
+		return;
+	if (fwrite(p, 1, n, stdout) != n) {
+		/* the reader went away: stop the reply rather than spin */
+		ps->out_failed = true;
+		chat_stop(ps->chat);
+		return;
+	}
+	ps->last = p[n - 1];
+}
+
+char *
+pipe_stats_line(const struct llm_stats *s, int64_t ttft_ms, int64_t elapsed_ms)
+{
+	struct buf b = { 0 };
+	double tps = 0;
+
+	if (s->eval_ns > 0 && s->reply_tokens > 0)
+		tps = (double)s->reply_tokens * 1e9 / (double)s->eval_ns;
+	else if (elapsed_ms > ttft_ms && ttft_ms >= 0 && s->reply_tokens > 0)
+		tps = (double)s->reply_tokens * 1000.0 / (double)(elapsed_ms - ttft_ms);
+	buf_printf(&b, "prompt %lld tokens, reply %lld tokens%s", (long long)s->prompt_tokens,
+	    (long long)s->reply_tokens, s->estimated ? " (estimated)" : "");
+	if (tps > 0)
+		buf_printf(&b, ", %.1f tok/s", tps);
+	if (ttft_ms >= 0)
+		buf_printf(&b, ", first token %lld ms", (long long)ttft_ms);
+	if (s->load_ns > 0)
+		buf_printf(&b, ", load %lld ms", (long long)(s->load_ns / 1000000));
+	buf_printf(&b, ", total %lld ms", (long long)(s->total_ns > 0 ? s->total_ns / 1000000 : elapsed_ms));
+	if (s->finish[0] != '\0' && strcmp(s->finish, "stop") != 0)
+		buf_printf(&b, ", finished: %s", s->finish);
+	return buf_steal(&b);
+}
+
+static json_t *
+pipe_stats_json(struct pipe_state *ps)
+{
+	const struct llm_stats *s = chat_stats(ps->chat);
+	const char *sid = chat_session_id(ps->chat);
+	double tps = 0;
+
+	if (s->eval_ns > 0 && s->reply_tokens > 0)
+		tps = (double)s->reply_tokens * 1e9 / (double)s->eval_ns;
+	return json_pack("{s:s, s:s?, s:s?, s:{s:I, s:I, s:b, s:f, s:I, s:I, s:I, s:I, s:s}}",
+	    "type", "done", "session", sid, "model", chat_model(ps->chat),
+	    "stats", "prompt_tokens", (json_int_t)s->prompt_tokens, "reply_tokens", (json_int_t)s->reply_tokens,
+	    "estimated", s->estimated, "tokens_per_second", tps,
+	    "ttft_ms", (json_int_t)chat_ttft_ms(ps->chat), "load_ms", (json_int_t)(s->load_ns / 1000000),
+	    "total_ms", (json_int_t)(s->total_ns ? s->total_ns / 1000000 : chat_elapsed_ms(ps->chat)),
+	    "context_used", (json_int_t)chat_context_used(ps->chat), "finish", s->finish);
+}
+
+static void
+pipe_end_thinking(struct pipe_state *ps)
+{
+	if (!ps->in_thinking)
+		return;
+	ps->in_thinking = false;
+	fputs(ps->thinking_tty ? "\033[0m\n\n" : "\n\n", stderr);
+}
+
+static void
+pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
+{
+	struct pipe_state *ps = arg;
+	const struct llm_tool_call *tc;
+
+	(void)c;
+	switch (ev->type) {
+	case LLM_EV_TOKEN:
+		if (ps->json) {
+			pipe_json(json_pack("{s:s, s:s%}", "type", "token", "text", ev->text, ev->len));
+			break;
+		}
+		pipe_end_thinking(ps);
+		pipe_out(ps, ev->text, ev->len);
+		break;
+	case LLM_EV_THINKING:
+		if (ps->json) {
+			pipe_json(json_pack("{s:s, s:s%}", "type", "thinking", "text", ev->text, ev->len));
+			break;
+		}
+		if (!ps->show_thinking)
+			break;
+		if (!ps->in_thinking) {
+			ps->in_thinking = true;
+			fputs(ps->thinking_tty ? "\033[2m" : "", stderr);
+		}
+		fwrite(ev->text, 1, ev->len, stderr);
+		break;
+	case LLM_EV_TOOL_CALL:
+		tc = ev->call;
+		if (ps->json) {
+			json_t *args = json_loads(tc->args ? tc->args : "{}", 0, NULL);
+
+			pipe_json(json_pack("{s:s, s:s?, s:s?, s:o}", "type", "tool_call", "id", tc->id,
+			    "name", tc->name, "arguments", args ? args : json_string(tc->args ? tc->args : "")));
+			break;
+		}
+		pipe_end_thinking(ps);
+		if (ps->last != '\n' && ps->last != 0)
+			pipe_out(ps, "\n", 1);
+		fprintf(stdout, "[tool call %s] %s(%s)\n", tc->id ? tc->id : "", tc->name ? tc->name : "",
+		    tc->args ? tc->args : "");
+		ps->last = '\n';
+		break;
+	case LLM_EV_DONE:
+		if (ps->json) {
+			pipe_json(pipe_stats_json(ps));
+		} else {
+			pipe_end_thinking(ps);
+			if (ps->last != '\n' && ps->last != 0)
+				pipe_out(ps, "\n", 1);
+			if (ps->app->cfg->verbose) {
+				char *line = pipe_stats_line(chat_stats(ps->chat), chat_ttft_ms(ps->chat), chat_elapsed_ms(ps->chat));
+
+				fflush(stdout);
+				fprintf(stderr, "%s%s%s\n", line, chat_session_id(ps->chat) ? ", session " : "",
+				    chat_session_id(ps->chat) ? chat_session_id(ps->chat) : "");
+				free(line);
+			}
+		}
+		ps->done = true;
+		break;
+	case LLM_EV_ERROR:
+		ps->err = ev->err;
+		free(ps->errmsg);
+		ps->errmsg = xstrndup(ev->text ? ev->text : "", ev->len);
+		if (ps->json) {
+			pipe_json(json_pack("{s:s, s:s, s:s, s:i, s:s?}", "type", "error",
+			    "kind", llm_err_name(ev->err), "message", ps->errmsg, "exit", (int)ev->err,
+			    "session", chat_session_id(ps->chat)));
+		} else {
+			pipe_end_thinking(ps);
+			if (ps->last != '\n' && ps->last != 0 && !ps->out_failed)
+				pipe_out(ps, "\n", 1);
+		}
+		ps->done = true;
+		break;
+	}
+}
+
+static void
+pipe_notice(struct chat *c, const char *msg, void *arg)
+{
+	struct pipe_state *ps = arg;
+
+	(void)c;
+	/* store trouble always shows; trimming only with -v */
+	if (ps->app->cfg->verbose || strstr(msg, "trimmed") == NULL)
+		fprintf(stderr, "parley: %s\n", msg);
+}
+
+static int
+pipe_flush(void *arg)
+{
+	(void)arg;
+	fflush(stdout);
+	fflush(stderr);
+	return -1;
+}
+
+static void
+pipe_sigint(int sig, void *arg)
+{
+	struct pipe_state *ps = arg;
+
+	(void)sig;
+	ps->app->interrupted = true;
+	if (ps->chat != NULL && chat_busy(ps->chat))
+		chat_stop(ps->chat);
+	else
+		ps->done = true;
+}
+
+static const char *
+pipe_mime(const char *path, const char *data, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)data;
+
+	if (len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "image/png";
+	if (len >= 3 && u[0] == 0xff && u[1] == 0xd8 && u[2] == 0xff)
+		return "image/jpeg";
+	if (len >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0))
+		return "image/gif";
+	if (len >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0)
+		return "image/webp";
+	(void)path;
+	return NULL;
+}
+
+static char *
+pipe_base64(const unsigned char *p, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		*o++ = tbl[p[i] >> 2];
+		*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*o++ = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*o++ = tbl[p[i + 2] & 63];
+	}
+	if (i < n) {
+		*o++ = tbl[p[i] >> 2];
+		if (i + 1 < n) {
+			*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*o++ = tbl[(p[i + 1] & 15) << 2];
+		} else {
+			*o++ = tbl[(p[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+pipe_attachments(const struct config *cfg, char **text, struct llm_image **images, size_t *nimages,
+    char **cause)
+{
+	struct buf b = { 0 };
+
+	*images = NULL;
+	*nimages = 0;
+	for (int i = 0; i < cfg->nimages; i++) {
+		size_t len;
+		char *data = util_read_file(cfg->images[i], &len, PIPE_FILE_CAP, cause);
+		const char *mime;
+
+		if (data == NULL)
+			goto fail;
+		mime = pipe_mime(cfg->images[i], data, len);
+		if (mime == NULL) {
+			free(data);
+			util_fail(cause, "%s is not a PNG, JPEG, GIF or WebP image", cfg->images[i]);
+			goto fail;
+		}
+		*images = xreallocarray(*images, *nimages + 1, sizeof **images);
+		(*images)[*nimages].mime = xstrdup(mime);
+		(*images)[*nimages].b64 = pipe_base64((unsigned char *)data, len);
+		(*nimages)++;
+		free(data);
+	}
+	buf_puts(&b, *text);
+	for (int i = 0; i < cfg->nfiles; i++) {
+		size_t len;
+		char *data = util_read_file(cfg->files[i], &len, PIPE_FILE_CAP, cause);
+
+		if (data == NULL)
+			goto fail;
+		if (!util_utf8_valid(data, len) || memchr(data, '\0', len) != NULL) {
+			free(data);
+			util_fail(cause, "%s is not a text file (use -i for images)", cfg->files[i]);
+			goto fail;
+		}
+		buf_printf(&b, "%s--- %s ---\n%s%s--- end of %s ---\n", b.len ? "\n\n" : "", cfg->files[i],
+		    data, len && data[len - 1] != '\n' ? "\n" : "", cfg->files[i]);
+		free(data);
+	}
+	free(*text);
+	*text = buf_steal(&b);
+	return 0;
+fail:
+	buf_free(&b);
+	for (size_t i = 0; i < *nimages; i++) {
+		free((*images)[i].mime);
+		free((*images)[i].b64);
+	}
+	free(*images);
+	*images = NULL;
+	*nimages = 0;
+	return -1;
+}
+
+struct pipe_pick {
+	bool done;
+	enum llm_err err;
+	char *msg;
+	char *model;
+};
+
+static void
+pipe_pick_cb(enum llm_err err, const char *msg, struct prov_model_list *l, void *arg)
+{
+	struct pipe_pick *pk = arg;
+
+	pk->done = true;
+	pk->err = err;
+	pk->msg = msg ? xstrdup(msg) : NULL;
+	if (l != NULL) {
+		for (size_t i = 0; i < l->n && pk->model == NULL; i++)
+			if (l->v[i].loaded == 1)
+				pk->model = xstrdup(l->v[i].name);
+		if (pk->model == NULL && l->n > 0)
+			pk->model = xstrdup(l->v[0].name);
+	}
+	prov_model_list_free(l);
+}
+
+char *
+pipe_default_model(struct app *a, enum llm_err *err, char **msg)
+{
+	struct pipe_pick pk = { 0 };
+
+	a->prov->ops->list(a->prov, pipe_pick_cb, &pk);
+	app_run_until(a, &pk.done);
+	*err = pk.err;
+	*msg = pk.msg;
+	if (pk.err == LLM_OK && pk.model == NULL) {
+		*err = LLM_ERR_NOT_FOUND;
+		*msg = strcmp(a->prov->kind, "ollama") == 0
+		    ? xasprintf("Ollama at %s has no models; pull one with `parley pull llama3.2`", a->prov->base_url)
+		    : xasprintf("%s offers no models; load one there first", a->prov->base_url);
+	}
+	return pk.model;
+}
+
+static char *
+pipe_read_stdin(char **cause)
+{
+	struct buf b = { 0 };
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, chunk, sizeof chunk)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			util_fail(cause, "cannot read stdin: %s", strerror(errno));
+			buf_free(&b);
+			return NULL;
+		}
+		if (b.len + (size_t)n > PIPE_STDIN_CAP) {
+			util_fail(cause, "stdin is larger than %u MiB", PIPE_STDIN_CAP >> 20);
+			buf_free(&b);
+			return NULL;
+		}
+		buf_append(&b, chunk, (size_t)n);
+	}
+	return buf_steal(&b);
+}
+
+/* The prompt: argument words, then stdin as a document. */
+static char *
+pipe_prompt(const struct config *cfg, char **cause)
+{
+	struct buf b = { 0 };
+	char *in = NULL;
+
+	for (int i = 0; i < cfg->nargs; i++) {
+		if (i > 0)
+			buf_putc(&b, ' ');
+		buf_puts(&b, cfg->args[i]);
+	}
+	if (!isatty(STDIN_FILENO)) {
+		if ((in = pipe_read_stdin(cause)) == NULL) {
+			buf_free(&b);
+			return NULL;
+		}
+		if (in[0] != '\0') {
+			if (b.len > 0)
+				buf_puts(&b, "\n\n");
+			buf_puts(&b, in);
+		}
+		free(in);
+	}
+	/* a prompt of only white space is no prompt */
+	for (size_t i = 0; i < b.len; i++)
+		if (!strchr(" \t\r\n", b.data[i]))
+			return buf_steal(&b);
+	buf_free(&b);
+	util_fail(cause, "no prompt: give one as arguments or on stdin (or run parley on a terminal for the chat screen)");
+	return NULL;
+}
+
+static int
+pipe_fail(struct pipe_state *ps, enum llm_err err, const char *msg)
+{
+	if (ps->json) {
+		pipe_json(json_pack("{s:s, s:s, s:s, s:i}", "type", "error", "kind", llm_err_name(err),
+		    "message", msg, "exit", (int)err));
+		fflush(stdout);
+	}
+	fprintf(stderr, "parley: %s\n", msg);
+	return (int)err;
+}
+
+int
+pipe_main(struct app *a)
+{
+	static const struct chat_hooks hooks = { pipe_event, pipe_notice };
+	struct config *cfg = a->cfg;
+	struct pipe_state ps = { 0 };
+	struct llm_image *images = NULL;
+	size_t nimages = 0;
+	char *prompt, *cause = NULL, *msg = NULL, *note = NULL;
+	enum llm_err err;
+	const char *k;
+	json_t *v;
+	int rc;
+
+	ps.app = a;
+	ps.json = cfg->json;
+	ps.show_thinking = !cfg->hide_thinking && !cfg->quiet;
+	ps.thinking_tty = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((prompt = pipe_prompt(cfg, &cause)) == NULL) {
+		rc = pipe_fail(&ps, LLM_ERR_USAGE, cause);
+		free(cause);
+		return rc;
+	}
+	if (pipe_attachments(cfg, &prompt, &images, &nimages, &cause) != 0) {
+		rc = pipe_fail(&ps, LLM_ERR_USAGE, cause);
+		free(cause);
+		free(prompt);
+		return rc;
+	}
+	loop_signal(a->loop, SIGINT, pipe_sigint, &ps);
+	loop_signal(a->loop, SIGTERM, pipe_sigint, &ps);
+	loop_prepare_add(a->loop, pipe_flush, NULL);
+
+	err = app_connect(a, cfg->provider == NULL, &msg, &note);
+	if (note != NULL && cfg->verbose)
+		fprintf(stderr, "parley: %s\n", note);
+	free(note);
+	if (err != LLM_OK)
+		goto fail;
+
+	if (!cfg->no_save && app_open_store(a) != 0)
+		fprintf(stderr, "parley: %s; this exchange will not be saved\n", a->store_error);
+	ps.chat = chat_new(a, "pipe", !cfg->no_save, &hooks, &ps);
+	if (cfg->session != NULL && a->store != NULL) {
+		if (chat_open(ps.chat, cfg->session, true, &cause) != 0) {
+			err = LLM_ERR_OTHER;
+			msg = cause;
+			goto fail;
+		}
+	} else if (cfg->cont && a->store != NULL) {
+		rc = chat_open_latest(ps.chat, &cause);
+		if (rc < 0) {
+			err = LLM_ERR_OTHER;
+			msg = cause;
+			goto fail;
+		}
+		if (rc == 1 && cfg->verbose)
+			fprintf(stderr, "parley: no earlier session; starting a new one\n");
+	}
+	if (cfg->model != NULL)
+		chat_set_model(ps.chat, cfg->model);
+	if (chat_model(ps.chat) == NULL || chat_model(ps.chat)[0] == '\0') {
+		char *m = pipe_default_model(a, &err, &msg);
+
+		if (m == NULL)
+			goto fail;
+		if (cfg->verbose)
+			fprintf(stderr, "parley: no model named; using %s\n", m);
+		chat_set_model(ps.chat, m);
+		free(m);
+	}
+	if (cfg->system != NULL)
+		chat_set_system(ps.chat, cfg->system);
+	json_object_foreach(cfg->options, k, v)
+	{
+		json_object_set(chat_options(ps.chat), k, v);
+	}
+	chat_set_think(ps.chat, cfg->think);
+	chat_set_stream(ps.chat, !cfg->no_stream);
+
+	if (chat_send(ps.chat, prompt, images, nimages, &cause) != 0) {
+		images = NULL;
+		err = LLM_ERR_OTHER;
+		msg = cause;
+		goto fail;
+	}
+	images = NULL;
+	nimages = 0;
+	free(prompt);
+	prompt = NULL;
+	app_run_until(a, &ps.done);
+	fflush(stdout);
+	rc = 0;
+	if (ps.err != LLM_OK) {
+		rc = (int)ps.err;
+		if (!ps.json || ps.err == LLM_ERR_CANCELLED)
+			fprintf(stderr, "parley: %s\n", ps.err == LLM_ERR_CANCELLED ? "interrupted" : ps.errmsg);
+	}
+	if (ps.out_failed && rc == LLM_ERR_CANCELLED)
+		rc = LLM_ERR_OTHER;
+	chat_free(ps.chat);
+	free(ps.errmsg);
+	loop_prepare_remove(a->loop, pipe_flush, NULL);
+	return rc;
+
+fail:
+	for (size_t i = 0; i < nimages; i++) {
+		free(images[i].mime);
+		free(images[i].b64);
+	}
+	free(images);
+	free(prompt);
+	rc = pipe_fail(&ps, err, msg ? msg : "failed");
+	free(msg);
+	chat_free(ps.chat);
+	free(ps.errmsg);
+	loop_prepare_remove(a->loop, pipe_flush, NULL);
+	return rc;
+}

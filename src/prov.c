@@ -1,0 +1,247 @@
+/*
+ * prov.c: what every provider shares: picking the implementation for a
+ * provider kind, the HTTP exchange that the implementations build on, and
+ * the translation of transport failures into messages a user can act on.
+ *
+ * A struct prov_req wraps one net request. Streamed bytes of a successful
+ * response go straight to the provider's on_bytes; an error response is
+ * collected (up to a cap) so its JSON error can be decoded.
+ */
+#include "prov.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+#define PROV_BODY_CAP (64u << 20)
+
+struct prov_req {
+	struct prov *p;
+	struct net_req *nr;
+	struct prov_http cbs;
+	void *arg;
+	long status;
+	bool collect; /* accumulate the body (error or no on_bytes) */
+	bool too_big;
+	struct buf body;
+};
+
+const char *
+prov_default_url(const char *kind)
+{
+	if (util_streq(kind, "lm-studio"))
+		return "http://127.0.0.1:1234";
+	if (util_streq(kind, "openai"))
+		return "http://127.0.0.1:8080";
+	return "http://127.0.0.1:11434";
+}
+
+struct prov *
+prov_new(const char *kind, const char *base_url, const char *api_key, struct net *net,
+    struct loop *loop, char **cause)
+{
+	struct prov *p;
+	const struct prov_ops *ops;
+
+	if (kind == NULL || strcmp(kind, "ollama") == 0)
+		ops = &prov_ollama_ops;
+	else if (strcmp(kind, "lm-studio") == 0 || strcmp(kind, "openai") == 0)
+		ops = &prov_openai_ops;
+	else {
+		util_fail(cause, "unknown provider '%s'", kind);
+		return NULL;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->ops = ops;
+	p->kind = xstrdup(kind ? kind : "ollama");
+	p->base_url = xstrdup(base_url ? base_url : prov_default_url(p->kind));
+	p->api_key = api_key != NULL && api_key[0] != '\0' ? xstrdup(api_key) : NULL;
+	p->net = net;
+	p->loop = loop;
+	return p;
+}
+
+void
+prov_free(struct prov *p)
+{
+	if (p == NULL)
+		return;
+	free(p->kind);
+	free(p->base_url);
+	free(p->api_key);
+	free(p);
+}
+
+void
+prov_model_clear(struct prov_model *m)
+{
+	free(m->name);
+	free(m->family);
+	free(m->params);
+	free(m->quant);
+	free(m->format);
+	free(m->modified);
+	free(m->expires);
+	json_decref(m->capabilities);
+	memset(m, 0, sizeof *m);
+}
+
+void
+prov_model_list_free(struct prov_model_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		prov_model_clear(&l->v[i]);
+	free(l->v);
+	free(l);
+}
+
+static const char *
+prov_display_name(const struct prov *p)
+{
+	if (strcmp(p->kind, "lm-studio") == 0)
+		return "LM Studio";
+	if (strcmp(p->kind, "openai") == 0)
+		return "the OpenAI-compatible server";
+	return "Ollama";
+}
+
+static const char *
+prov_start_hint(const struct prov *p)
+{
+	if (strcmp(p->kind, "lm-studio") == 0)
+		return "start the server in LM Studio's Developer tab or run 'lms server start'";
+	if (strcmp(p->kind, "openai") == 0)
+		return "start it (for llama.cpp: 'llama-server -m MODEL.gguf --port 8080') or point --base-url at it";
+	return "run 'ollama serve' to start it";
+}
+
+enum llm_err
+prov_net_error(const struct prov *p, enum net_result res, const char *netmsg, char **msg)
+{
+	const char *who = prov_display_name(p);
+
+	switch (res) {
+	case NET_OK:
+		*msg = NULL;
+		return LLM_OK;
+	case NET_REFUSED:
+		*msg = xasprintf("could not connect to %s at %s (%s); %s", who, p->base_url,
+		    netmsg ? netmsg : "connection refused", prov_start_hint(p));
+		return LLM_ERR_CONNECT;
+	case NET_TIMEOUT:
+		*msg = xasprintf("%s at %s did not answer in time (%s); raise --read-timeout for slow model loads",
+		    who, p->base_url, netmsg ? netmsg : "timeout");
+		return LLM_ERR_BACKEND;
+	case NET_DROPPED:
+		*msg = xasprintf("the connection to %s at %s dropped before the reply was complete (%s)",
+		    who, p->base_url, netmsg ? netmsg : "connection closed");
+		return LLM_ERR_BACKEND;
+	case NET_CANCELLED:
+		*msg = xstrdup("interrupted");
+		return LLM_ERR_CANCELLED;
+	case NET_FAILED:
+		break;
+	}
+	*msg = xasprintf("request to %s at %s failed: %s", who, p->base_url, netmsg ? netmsg : "unknown error");
+	return LLM_ERR_BACKEND;
+}
+
+char *
+prov_not_found_msg(const struct prov *p, const char *model)
+{
+	if (strcmp(p->kind, "ollama") == 0)
+		return xasprintf("model '%s' not found at %s; pull it with `parley pull %s` (or list models with `parley models`)",
+		    model, p->base_url, model);
+	if (strcmp(p->kind, "lm-studio") == 0)
+		return xasprintf("model '%s' is not available in LM Studio at %s; download or load it in LM Studio ('lms get %s', 'lms load %s') and check `parley models`",
+		    model, p->base_url, model, model);
+	return xasprintf("model '%s' not found at %s; see `parley models` for what the server offers", model, p->base_url);
+}
+
+static void
+prov_http_status(long status, const char *ctype, void *arg)
+{
+	struct prov_req *r = arg;
+
+	(void)ctype;
+	r->status = status;
+	r->collect = status >= 400 || r->cbs.on_bytes == NULL;
+}
+
+static int
+prov_http_data(const char *data, size_t len, void *arg)
+{
+	struct prov_req *r = arg;
+
+	if (!r->collect)
+		return r->cbs.on_bytes(r, data, len, r->arg);
+	if (r->body.len + len > PROV_BODY_CAP) {
+		r->too_big = true;
+		return 1;
+	}
+	buf_append(&r->body, data, len);
+	return 0;
+}
+
+static void
+prov_http_done(enum net_result res, long status, const char *netmsg, void *arg)
+{
+	struct prov_req *r = arg;
+	char *msg = NULL;
+	enum llm_err err;
+
+	if (r->too_big) {
+		err = LLM_ERR_BACKEND;
+		msg = xasprintf("the response from %s is larger than %u MiB", r->p->base_url, PROV_BODY_CAP >> 20);
+	} else if (res == NET_CANCELLED && r->status >= 400) {
+		/* we stopped reading an error body early: report the status */
+		err = LLM_OK;
+	} else
+		err = prov_net_error(r->p, res, netmsg, &msg);
+	if (r->status == 0)
+		r->status = status;
+	r->cbs.on_end(r, err, msg, r->status, r->body.data ? r->body.data : "", r->body.len, r->arg);
+	free(msg);
+	buf_free(&r->body);
+	free(r);
+}
+
+struct prov_req *
+prov_http(struct prov *p, const char *method, const char *path, json_t *body,
+    const struct prov_http *cbs, void *arg)
+{
+	static const struct net_cbs ncbs = { prov_http_status, prov_http_data, prov_http_done };
+	struct prov_req *r = xcalloc(1, sizeof *r);
+	struct net_opts o = { 0 };
+	char *url = xasprintf("%s%s", p->base_url, path);
+	char *text = NULL;
+
+	r->p = p;
+	r->cbs = *cbs;
+	r->arg = arg;
+	r->collect = cbs->on_bytes == NULL;
+	o.method = method;
+	o.url = url;
+	o.bearer = p->api_key;
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT);
+		o.body = text;
+		o.body_len = strlen(text);
+		json_decref(body);
+	}
+	r->nr = net_start(p->net, &o, &ncbs, r);
+	free(text);
+	free(url);
+	return r;
+}
+
+void
+prov_cancel(struct prov_req *r)
+{
+	if (r != NULL)
+		net_cancel(r->nr);
+}

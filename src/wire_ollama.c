@@ -1,0 +1,462 @@
+/*
+ * wire_ollama.c: Ollama's native /api wire format (protocols.md 1.9, 1.7).
+ *
+ * The encoder turns a parley request (llm.h, options under parley's names,
+ * history in OpenAI shape) into an /api/chat body: max_tokens becomes
+ * options.num_predict, keep_alive moves to the top level, tool calls in the
+ * history get object arguments and tool results get tool_name.
+ *
+ * The decoders are stateless: each NDJSON line is one JSON object parsed
+ * with json_loadb (no copy of the line) and turned into events in a fixed
+ * order: THINKING, TOKEN, TOOL_CALLs, then DONE with statistics on the final
+ * line. Event text points into the parsed JSON and is valid only during the
+ * callback.
+ */
+#include "wire_ollama.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---- request ---- */
+
+/* "300" -> 300, "-1" -> -1, "2.5" -> 2.5; NULL when s is not a number. */
+static json_t *
+wire_ollama_number(const char *s)
+{
+	char *end;
+	long long ll;
+	double d;
+
+	if (*s == '\0')
+		return NULL;
+	ll = strtoll(s, &end, 10);
+	if (*end == '\0')
+		return json_integer(ll);
+	d = strtod(s, &end);
+	if (*end == '\0')
+		return json_real(d);
+	return NULL;
+}
+
+static json_t *
+wire_ollama_keep_alive(json_t *v)
+{
+	json_t *n;
+
+	if (json_is_number(v))
+		return json_copy(v);
+	if (!json_is_string(v))
+		return NULL;
+	/* A bare number is seconds; Ollama wants it as a JSON number then. */
+	if ((n = wire_ollama_number(json_string_value(v))) != NULL)
+		return n;
+	return json_copy(v);
+}
+
+static json_t *
+wire_ollama_stop(json_t *v)
+{
+	json_t *a;
+
+	if (json_is_string(v)) {
+		a = json_array();
+		json_array_append(a, v);
+		return a;
+	}
+	if (json_is_array(v) && json_array_size(v) > 0)
+		return json_deep_copy(v);
+	return NULL;
+}
+
+/* Split parley's options into Ollama's options object and top-level keys. */
+static void
+wire_ollama_options(json_t *root, json_t *opts)
+{
+	json_t *o = json_object(), *v, *x;
+	const char *k;
+
+	json_object_foreach(opts, k, v)
+	{
+		if (json_is_null(v))
+			continue;
+		if (strcmp(k, "max_tokens") == 0)
+			json_object_set(o, "num_predict", v);
+		else if (strcmp(k, "keep_alive") == 0) {
+			if ((x = wire_ollama_keep_alive(v)) != NULL)
+				json_object_set_new(root, "keep_alive", x);
+		} else if (strcmp(k, "stop") == 0) {
+			if ((x = wire_ollama_stop(v)) != NULL)
+				json_object_set_new(o, "stop", x);
+		} else
+			json_object_set(o, k, v);
+	}
+	if (json_object_size(o) > 0)
+		json_object_set_new(root, "options", o);
+	else
+		json_decref(o);
+}
+
+/* OpenAI-shaped history tool calls -> Ollama's, arguments as an object. */
+static json_t *
+wire_ollama_tool_calls(json_t *calls)
+{
+	json_t *out = json_array(), *c;
+	size_t i;
+
+	json_array_foreach(calls, i, c)
+	{
+		json_t *fn = json_object_get(c, "function");
+		json_t *id = json_object_get(c, "id");
+		json_t *name = json_object_get(fn, "name");
+		json_t *args = json_object_get(fn, "arguments");
+		json_t *oc = json_object(), *of = json_object(), *obj = NULL;
+
+		if (json_is_string(args)) {
+			obj = json_loads(json_string_value(args), 0, NULL);
+			if (!json_is_object(obj)) {
+				json_decref(obj);
+				obj = NULL;
+			}
+		} else if (json_is_object(args))
+			obj = json_deep_copy(args);
+		if (json_is_string(id) && json_string_length(id) > 0)
+			json_object_set(oc, "id", id);
+		json_object_set_new(of, "name", json_is_string(name) ? json_copy(name) : json_string(""));
+		json_object_set_new(of, "arguments", obj ? obj : json_object());
+		json_object_set_new(oc, "function", of);
+		json_array_append_new(out, oc);
+	}
+	return out;
+}
+
+/* The function name behind a tool result that only names its call id. */
+static const char *
+wire_ollama_tool_name(const struct llm_req *req, size_t upto, const char *call_id)
+{
+	for (size_t i = upto; i-- > 0;) {
+		json_t *c;
+		size_t j;
+
+		json_array_foreach(req->msgs[i].tool_calls, j, c)
+		{
+			if (util_streq(json_string_value(json_object_get(c, "id")), call_id))
+				return json_string_value(json_object_get(json_object_get(c, "function"), "name"));
+		}
+	}
+	return NULL;
+}
+
+static json_t *
+wire_ollama_message(const struct llm_req *req, size_t i)
+{
+	const struct llm_msg *m = &req->msgs[i];
+	json_t *o = json_object();
+
+	json_object_set_new(o, "role", json_string(m->role ? m->role : "user"));
+	json_object_set_new(o, "content", json_string(m->content ? m->content : ""));
+	if (m->nimages > 0) {
+		json_t *imgs = json_array();
+
+		for (size_t k = 0; k < m->nimages; k++)
+			json_array_append_new(imgs, json_string(m->images[k].b64));
+		json_object_set_new(o, "images", imgs);
+	}
+	if (json_is_array(m->tool_calls) && json_array_size(m->tool_calls) > 0)
+		json_object_set_new(o, "tool_calls", wire_ollama_tool_calls(m->tool_calls));
+	if (util_streq(m->role, "tool")) {
+		const char *name = m->tool_name;
+
+		if (name == NULL && m->tool_call_id != NULL)
+			name = wire_ollama_tool_name(req, i, m->tool_call_id);
+		if (name != NULL)
+			json_object_set_new(o, "tool_name", json_string(name));
+		if (m->tool_call_id != NULL)
+			json_object_set_new(o, "tool_call_id", json_string(m->tool_call_id));
+	}
+	return o;
+}
+
+json_t *
+wire_ollama_chat_request(const struct llm_req *req)
+{
+	json_t *root = json_object(), *msgs = json_array();
+
+	json_object_set_new(root, "model", json_string(req->model ? req->model : ""));
+	for (size_t i = 0; i < req->nmsgs; i++)
+		json_array_append_new(msgs, wire_ollama_message(req, i));
+	json_object_set_new(root, "messages", msgs);
+	json_object_set_new(root, "stream", json_boolean(req->stream));
+	if (req->options != NULL)
+		wire_ollama_options(root, req->options);
+	if (req->think != NULL) {
+		if (strcmp(req->think, "true") == 0)
+			json_object_set_new(root, "think", json_true());
+		else if (strcmp(req->think, "false") == 0)
+			json_object_set_new(root, "think", json_false());
+		else
+			json_object_set_new(root, "think", json_string(req->think));
+	}
+	if (req->tools != NULL && json_array_size(req->tools) > 0)
+		json_object_set(root, "tools", req->tools);
+	if (req->format != NULL)
+		json_object_set(root, "format", req->format);
+	return root;
+}
+
+/* ---- decoders ---- */
+
+/* call_ + 8 of [a-z0-9], as recent Ollama builds name calls. */
+static void
+wire_ollama_call_id(char out[14])
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	static uint64_t x;
+
+	if (x == 0)
+		x = (uint64_t)util_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
+	memcpy(out, "call_", 5);
+	for (int i = 0; i < 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		out[5 + i] = set[x % 36];
+	}
+	out[13] = '\0';
+}
+
+static void
+wire_ollama_fail(llm_ev_cb cb, void *arg, const char *msg, size_t len)
+{
+	struct llm_ev ev = { 0 };
+
+	ev.type = LLM_EV_ERROR;
+	ev.err = LLM_ERR_BACKEND;
+	ev.text = msg;
+	ev.len = len;
+	cb(&ev, arg);
+}
+
+/* Report a line that is not JSON; quote a bounded, UTF-8 clean prefix. */
+static void
+wire_ollama_malformed(const char *line, size_t len, llm_ev_cb cb, void *arg)
+{
+	size_t show = len > 120 ? 120 : len;
+	char *msg;
+
+	show = util_utf8_complete(line, show);
+	if (!util_utf8_valid(line, show))
+		show = 0;
+	msg = xasprintf("malformed line from server: %.*s%s", (int)show, line, show < len ? "..." : "");
+	wire_ollama_fail(cb, arg, msg, strlen(msg));
+	free(msg);
+}
+
+/* Emit the error of an {"error":...} object; the text may be any JSON. */
+static void
+wire_ollama_error_ev(json_t *e, llm_ev_cb cb, void *arg)
+{
+	if (json_is_string(e)) {
+		wire_ollama_fail(cb, arg, json_string_value(e), json_string_length(e));
+	} else {
+		json_t *m = json_object_get(e, "message");
+		char *s;
+
+		if (json_is_string(m)) {
+			wire_ollama_fail(cb, arg, json_string_value(m), json_string_length(m));
+			return;
+		}
+		s = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+		wire_ollama_fail(cb, arg, s ? s : "unknown error", s ? strlen(s) : 13);
+		free(s);
+	}
+}
+
+static void
+wire_ollama_text(json_t *v, enum llm_ev_type type, llm_ev_cb cb, void *arg)
+{
+	struct llm_ev ev = { 0 };
+
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return;
+	ev.type = type;
+	ev.text = json_string_value(v);
+	ev.len = json_string_length(v);
+	cb(&ev, arg);
+}
+
+static void
+wire_ollama_calls(json_t *calls, llm_ev_cb cb, void *arg)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(calls, i, c)
+	{
+		json_t *fn = json_object_get(c, "function");
+		json_t *id = json_object_get(c, "id");
+		json_t *idx = json_object_get(fn, "index");
+		json_t *args = json_object_get(fn, "arguments");
+		struct llm_tool_call call = { 0 };
+		struct llm_ev ev = { 0 };
+		char gen[14];
+
+		if (!json_is_object(fn))
+			continue;
+		if (json_is_string(id) && json_string_length(id) > 0)
+			call.id = (char *)json_string_value(id);
+		else {
+			wire_ollama_call_id(gen);
+			call.id = gen;
+		}
+		call.index = json_is_integer(idx) ? (int)json_integer_value(idx) : (int)i;
+		call.name = (char *)json_string_value(json_object_get(fn, "name"));
+		if (call.name == NULL)
+			call.name = (char *)"";
+		if (json_is_string(args))
+			call.args = xstrdup(json_string_value(args));
+		else if (args == NULL || json_is_null(args))
+			call.args = xstrdup("{}");
+		else
+			call.args = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
+		ev.type = LLM_EV_TOOL_CALL;
+		ev.call = &call;
+		cb(&ev, arg);
+		free(call.args);
+	}
+}
+
+static int64_t
+wire_ollama_int(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	return 0;
+}
+
+static void
+wire_ollama_done(json_t *o, llm_ev_cb cb, void *arg)
+{
+	struct llm_stats st;
+	struct llm_ev ev = { 0 };
+	json_t *reason = json_object_get(o, "done_reason");
+
+	llm_stats_init(&st);
+	if (json_is_integer(json_object_get(o, "prompt_eval_count")))
+		st.prompt_tokens = wire_ollama_int(o, "prompt_eval_count");
+	if (json_is_integer(json_object_get(o, "eval_count")))
+		st.reply_tokens = wire_ollama_int(o, "eval_count");
+	st.total_ns = wire_ollama_int(o, "total_duration");
+	st.load_ns = wire_ollama_int(o, "load_duration");
+	st.prompt_ns = wire_ollama_int(o, "prompt_eval_duration");
+	st.eval_ns = wire_ollama_int(o, "eval_duration");
+	if (json_is_string(reason))
+		snprintf(st.finish, sizeof st.finish, "%s", json_string_value(reason));
+	ev.type = LLM_EV_DONE;
+	ev.stats = &st;
+	cb(&ev, arg);
+}
+
+/* One chat object; body says a missing done flag still ends the reply. */
+static int
+wire_ollama_chat_obj(const char *text, size_t len, bool body, llm_ev_cb cb, void *arg)
+{
+	json_t *o, *e, *msg;
+	int rc = 0;
+
+	o = json_loadb(text, len, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		wire_ollama_malformed(text, len, cb, arg);
+		return -1;
+	}
+	if ((e = json_object_get(o, "error")) != NULL && !json_is_null(e)) {
+		wire_ollama_error_ev(e, cb, arg);
+		json_decref(o);
+		return -1;
+	}
+	msg = json_object_get(o, "message");
+	wire_ollama_text(json_object_get(msg, "thinking"), LLM_EV_THINKING, cb, arg);
+	wire_ollama_text(json_object_get(msg, "content"), LLM_EV_TOKEN, cb, arg);
+	wire_ollama_calls(json_object_get(msg, "tool_calls"), cb, arg);
+	if (body || json_is_true(json_object_get(o, "done"))) {
+		wire_ollama_done(o, cb, arg);
+		rc = 1;
+	}
+	json_decref(o);
+	return rc;
+}
+
+int
+wire_ollama_chat_line(const char *line, size_t len, llm_ev_cb cb, void *arg)
+{
+	return wire_ollama_chat_obj(line, len, false, cb, arg);
+}
+
+int
+wire_ollama_chat_body(const char *body, size_t len, llm_ev_cb cb, void *arg)
+{
+	return wire_ollama_chat_obj(body, len, true, cb, arg);
+}
+
+int
+wire_ollama_pull_line(const char *line, size_t len, wire_pull_cb cb, void *arg)
+{
+	struct wire_pull_ev ev = { 0 };
+	json_t *o, *e;
+	char *msg = NULL;
+
+	o = json_loadb(line, len, 0, NULL);
+	if (!json_is_object(o)) {
+		size_t show = util_utf8_complete(line, len > 120 ? 120 : len);
+
+		if (!util_utf8_valid(line, show))
+			show = 0;
+		msg = xasprintf("malformed line from server: %.*s%s", (int)show, line, show < len ? "..." : "");
+		ev.error = msg;
+		ev.status = "";
+		cb(&ev, arg);
+		free(msg);
+		json_decref(o);
+		return -1;
+	}
+	ev.status = json_string_value(json_object_get(o, "status"));
+	if (ev.status == NULL)
+		ev.status = "";
+	ev.digest = json_string_value(json_object_get(o, "digest"));
+	ev.total = wire_ollama_int(o, "total");
+	ev.completed = wire_ollama_int(o, "completed");
+	if ((e = json_object_get(o, "error")) != NULL && !json_is_null(e)) {
+		if (json_is_string(e))
+			ev.error = json_string_value(e);
+		else
+			ev.error = msg = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (ev.error == NULL)
+			ev.error = "unknown error";
+	}
+	cb(&ev, arg);
+	free(msg);
+	json_decref(o);
+	return ev.error != NULL ? -1 : 0;
+}
+
+char *
+wire_ollama_error(const char *body, size_t len)
+{
+	json_t *o = json_loadb(body, len, 0, NULL), *e, *m;
+	char *s = NULL;
+
+	e = json_object_get(o, "error");
+	if (json_is_string(e))
+		s = xstrdup(json_string_value(e));
+	else if (json_is_string(m = json_object_get(e, "message")))
+		s = xstrdup(json_string_value(m));
+	json_decref(o);
+	return s;
+}
