@@ -60,7 +60,11 @@ void chat_set_stream(struct chat *c, bool stream);
 int chat_save_settings(struct chat *c, char **cause);
 
 /* Send a user turn. images are stolen (may be NULL). -1 with *cause when a
- * reply is already streaming or no model is chosen. */
+ * reply is already streaming or no model is chosen. If the turn never
+ * reaches a model (backend unreachable, model not found) it is taken back:
+ * the user message and the empty reply leave the transcript and the store
+ * (and so does a session this turn created) before the ERROR event, so a
+ * face can offer the text again. */
 int chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nimages, char **cause);
 /* Append a message without sending (e.g. a tool result); it goes out with
  * the next turn. */

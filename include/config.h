@@ -21,6 +21,7 @@ struct config {
 	char *provider; /* "ollama", "lm-studio", "openai"; NULL = auto */
 	char *base_url; /* normalised, no trailing '/' and no /v1; NULL = default */
 	bool base_url_named; /* named by flag, env or file: no auto-discovery */
+	bool base_url_flag; /* named by --base-url: outranks the environment */
 	char *api_key;
 	char *model; /* flag, PARLEY_MODEL or provider env var */
 	char *model_file; /* model= from the config file (below env) */

@@ -73,9 +73,12 @@ struct chat {
 	int64_t ctx_model_len;
 
 	bool store_warned;
+	bool turn_user; /* this turn added the user message */
+	bool turn_new_session; /* this turn created the session */
 };
 
 static void chat_notice(struct chat *c, const char *fmt, ...) PRINTFLIKE(2, 3);
+static void chat_take_back(struct chat *c);
 
 static void
 chat_notice(struct chat *c, const char *fmt, ...)
@@ -728,17 +731,45 @@ chat_on_event(const struct llm_ev *ev, void *arg)
 	}
 	case LLM_EV_ERROR: {
 		char *msg = xstrndup(ev->text ? ev->text : "", ev->len);
+		bool nothing = c->content.len == 0 && c->thinking.len == 0 && c->tool_calls == NULL;
 
 		llm_stats_init(&c->stats);
 		chat_finish_reply(c, ev->err == LLM_ERR_CANCELLED ? STORE_INTERRUPTED : STORE_ERROR, msg);
 		free(msg);
 		free(t);
+		if (nothing && (ev->err == LLM_ERR_CONNECT || ev->err == LLM_ERR_NOT_FOUND))
+			chat_take_back(c);
 		chat_emit(c, ev);
 		break;
 	}
 	}
 	if (ev->type == LLM_EV_TOKEN || ev->type == LLM_EV_THINKING || ev->type == LLM_EV_TOOL_CALL)
 		chat_emit(c, ev);
+}
+
+/* Undo a turn that never reached a model: its messages, and the session if
+ * the turn created it. */
+static void
+chat_take_back(struct chat *c)
+{
+	size_t drop = c->turn_user ? 2 : 1;
+	char *cause = NULL;
+
+	for (size_t i = 0; i < drop && c->n > 0; i++) {
+		struct store_msg *m = c->msgs[--c->n];
+
+		if (chat_stored(c) && m->id != 0 && !c->turn_new_session &&
+		    store_msg_delete(c->app->store, m->id, &cause) != 0)
+			chat_store_failed(c, cause);
+		store_msg_free(m);
+	}
+	if (c->turn_new_session && c->sess != NULL && c->n == 0) {
+		if (chat_stored(c) && store_session_delete(c->app->store, c->sess->id, &cause) != 0)
+			chat_store_failed(c, cause);
+		store_session_free(c->sess);
+		c->sess = NULL;
+	}
+	c->turn_user = false;
 }
 
 /* Send the transcript up to (not including) the reply placeholder. */
@@ -821,6 +852,8 @@ chat_start(struct chat *c, char **cause)
 static int
 chat_ready(struct chat *c, char **cause)
 {
+	c->turn_user = false;
+	c->turn_new_session = c->sess == NULL;
 	if (c->turn != NULL)
 		return util_fail(cause, "a reply is still streaming (stop it first)");
 	if (c->app->prov == NULL)
@@ -867,7 +900,10 @@ chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nim
 		json_decref(att);
 	}
 	chat_record(c, m);
-	return chat_start(c, cause);
+	if (chat_start(c, cause) != 0)
+		return -1;
+	c->turn_user = true;
+	return 0;
 }
 
 int

@@ -389,6 +389,7 @@ config_apply(struct config *cfg, int key, const char *v, bool from_file, char **
 		free(cfg->base_url);
 		cfg->base_url = config_base_url(v);
 		cfg->base_url_named = true;
+		cfg->base_url_flag = !from_file;
 		break;
 	case K_API_KEY:
 		config_set_str(&cfg->api_key, v);
@@ -791,9 +792,7 @@ config_load(struct config *cfg, int argc, char **argv, char **cause)
 		printf("parley %s\n", PARLEY_VERSION);
 		return 1;
 	}
-	if (cfg->provider != NULL && cfg->base_url == NULL)
-		cfg->base_url_named = false;
-	if (!cfg->base_url_named || cfg->base_url == NULL)
+	if (!cfg->base_url_flag)
 		config_env_backend(cfg);
 	config_env_model(cfg);
 	if (cfg->cont && cfg->new_session)

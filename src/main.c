@@ -28,16 +28,37 @@ static const struct {
 	{ "sessions", cmd_sessions },
 };
 
+/* The faces that run on the app; one line each. */
+static const struct {
+	enum face face;
+	const char *name;
+	int (*fn)(struct app *);
+} main_faces[] = {
+	{ FACE_PIPE, "pipe mode", pipe_main },
+};
+
 static int
-main_pipe(struct config *cfg)
+main_face(struct config *cfg)
 {
+	enum face face = cfg->face;
 	struct app a;
 	int rc;
 
-	app_init(&a, cfg);
-	rc = pipe_main(&a);
-	app_free(&a);
-	return rc;
+	/* The chat screen when both ends are a terminal and there is no
+	 * prompt; pipe mode otherwise. */
+	if (face == FACE_AUTO)
+		face = cfg->nargs == 0 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? FACE_TUI : FACE_PIPE;
+	for (size_t i = 0; i < sizeof main_faces / sizeof main_faces[0]; i++) {
+		if (main_faces[i].face != face)
+			continue;
+		app_init(&a, cfg);
+		rc = main_faces[i].fn(&a);
+		app_free(&a);
+		return rc;
+	}
+	fprintf(stderr, "parley: this build has no %s; use pipe mode: parley PROMPT\n",
+	    face == FACE_TUI ? "full-screen chat" : "line-mode chat");
+	return 1;
 }
 
 int
@@ -66,10 +87,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "parley: %s is not available in this build\n", cfg.args[0]);
 			rc = 1;
 		}
-	} else {
-		/* Pipe mode unless both ends are a terminal and there is no prompt. */
-		rc = main_pipe(&cfg);
-	}
+	} else
+		rc = main_face(&cfg);
 	config_free(&cfg);
 	return rc;
 }

@@ -414,8 +414,6 @@ ollama_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg)
 	int rc;
 
 	(void)r;
-	if (!c->stream)
-		return 0; /* collected; decoded at the end */
 	rc = ndjson_feed(c->nd, data, len, ollama_chat_line, c);
 	if (rc == NDJSON_TOO_LONG) {
 		char *m = xasprintf("Ollama at %s sent a line longer than %u MiB; stopped reading",
@@ -461,7 +459,9 @@ ollama_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 {
-	static const struct prov_http h = { ollama_chat_bytes, ollama_chat_end };
+	static const struct prov_http streamed = { ollama_chat_bytes, ollama_chat_end };
+	/* a whole answer is collected and decoded at the end */
+	static const struct prov_http whole = { NULL, ollama_chat_end };
 	struct ollama_chat *c = xcalloc(1, sizeof *c);
 
 	c->p = p;
@@ -470,7 +470,7 @@ ollama_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 	c->arg = arg;
 	c->stream = req->stream;
 	c->nd = ndjson_new(NDJSON_DEFAULT_CAP);
-	return prov_http(p, "POST", "/api/chat", wire_ollama_chat_request(req), &h, c);
+	return prov_http(p, "POST", "/api/chat", wire_ollama_chat_request(req), req->stream ? &streamed : &whole, c);
 }
 
 const struct prov_ops prov_ollama_ops = {

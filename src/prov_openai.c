@@ -386,8 +386,6 @@ openai_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg)
 	int rc;
 
 	(void)r;
-	if (!c->stream)
-		return 0;
 	rc = sse_feed(c->sse, data, len, openai_chat_event, c);
 	if (rc == SSE_TOO_LONG) {
 		char *m = xasprintf("%s sent an event line longer than %u MiB; stopped reading",
@@ -432,7 +430,9 @@ openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 openai_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 {
-	static const struct prov_http h = { openai_chat_bytes, openai_chat_end };
+	static const struct prov_http streamed = { openai_chat_bytes, openai_chat_end };
+	/* a whole answer is collected and decoded at the end */
+	static const struct prov_http whole = { NULL, openai_chat_end };
 	struct openai_chat *c = xcalloc(1, sizeof *c);
 
 	c->p = p;
@@ -442,7 +442,7 @@ openai_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 	c->stream = req->stream;
 	c->sse = sse_new(SSE_DEFAULT_CAP);
 	c->w = wire_openai_new();
-	return prov_http(p, "POST", "/v1/chat/completions", wire_openai_chat_request(req), &h, c);
+	return prov_http(p, "POST", "/v1/chat/completions", wire_openai_chat_request(req), req->stream ? &streamed : &whole, c);
 }
 
 const struct prov_ops prov_openai_ops = {

@@ -48,6 +48,35 @@ struct ochat {
 
 /* Helpers. */
 
+/* The scenario's id, or call_ + 8 [a-z0-9] as recent Ollama makes them. */
+static char *
+call_id(const json_t *call, size_t i)
+{
+	const char *id = fake_str(call, "id", NULL);
+	char *seed, *hex, *out;
+
+	if (id != NULL)
+		return xstrdup(id);
+	seed = xasprintf("%s#%zu", fake_str(call, "name", ""), i);
+	hex = fake_digest(seed);
+	out = xasprintf("call_%.8s", hex);
+	free(hex);
+	free(seed);
+	return out;
+}
+
+/* A tool call's arguments as Ollama sends them: an object (a string in the
+ * scenario is parsed). New reference. */
+static json_t *
+call_args(const json_t *call)
+{
+	json_t *a = json_object_get(call, "arguments"), *parsed;
+
+	if (json_is_string(a) && (parsed = json_loads(json_string_value(a), 0, NULL)) != NULL)
+		return parsed;
+	return a != NULL ? json_deep_copy(a) : json_object();
+}
+
 static enum MHD_Result
 error_json(struct fake_req *req, unsigned status, const char *msg)
 {
@@ -144,8 +173,11 @@ expires_at(char *dst, size_t len)
 	localtime_r(&t, &tm);
 	strftime(dst, len, "%Y-%m-%dT%H:%M:%S.123456789", &tm);
 	strftime(z, sizeof z, "%z", &tm);
-	/* +0200 → +02:00 */
-	snprintf(dst + strlen(dst), len - strlen(dst), "%.3s:%s", z, z + 3);
+	/* Go writes +0200 as +02:00, and UTC as Z */
+	if (strcmp(z, "+0000") == 0)
+		snprintf(dst + strlen(dst), len - strlen(dst), "Z");
+	else
+		snprintf(dst + strlen(dst), len - strlen(dst), "%.3s:%s", z, z + 3);
 }
 
 /* GET / and the small GETs. */
@@ -482,7 +514,7 @@ h_pull(struct fake_req *req)
 {
 	enum MHD_Result ret;
 	const char *name;
-	json_t *sc = fake_next_reply("pull");
+	json_t *sc;
 	struct fake_pace pace;
 	struct fake_gen gen = { .next = pull_next, .error = pull_error_unit, .free = pull_free };
 	struct pull *p;
@@ -494,6 +526,7 @@ h_pull(struct fake_req *req)
 	name = req_model(req);
 	if (!valid_name(name))
 		return error_json(req, 400, "invalid model name");
+	sc = fake_next_reply("pull");
 	status = fake_int(sc, "status", 200);
 	if (status >= 400)
 		return error_json(req, (unsigned)status, fake_str(sc, "error", "pull failed"));
@@ -579,11 +612,14 @@ ochat_next(void *ctx, struct buf *out)
 		case 2:
 			if (!c->generate && c->i < json_array_size(c->tools)) {
 				json_t *call = json_array_get(c->tools, c->i);
-				json_t *tc = json_pack("[{s:s, s:{s:I, s:s, s:O}}]", "id",
-				    fake_str(call, "id", "call_k3x9a0qe"), "function", "index",
+				char *id = call_id(call, c->i);
+				json_t *tc = json_pack("[{s:s, s:{s:I, s:s, s:o}}]", "id",
+				    id, "function", "index",
 				    (json_int_t)c->i, "name", fake_str(call, "name", "tool"),
-				    "arguments", json_object_get(call, "arguments") != NULL ? json_object_get(call, "arguments") : json_object());
+				    "arguments", call_args(call));
 				char *s = fake_json_dump(tc);
+
+				free(id);
 
 				head = line_head(c);
 				buf_printf(out, "%s\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":%s},\"done\":false}\n", head, s);
@@ -759,9 +795,10 @@ chat_whole(struct fake_req *req, const json_t *r, struct ochat *c,
 			json_object_set_new(msg, "thinking", json_string(thinking.data));
 		for (i = 0; i < json_array_size(c->tools); i++) {
 			json_t *call = json_array_get(c->tools, i);
-			json_t *args = json_object_get(call, "arguments");
+			char *id = call_id(call, i);
 
-			json_array_append_new(calls, json_pack("{s:s, s:{s:I, s:s, s:o}}", "id", fake_str(call, "id", "call_k3x9a0qe"), "function", "index", (json_int_t)i, "name", fake_str(call, "name", "tool"), "arguments", args != NULL ? json_deep_copy(args) : json_object()));
+			json_array_append_new(calls, json_pack("{s:s, s:{s:I, s:s, s:o}}", "id", id, "function", "index", (json_int_t)i, "name", fake_str(call, "name", "tool"), "arguments", call_args(call)));
+			free(id);
 		}
 		if (json_array_size(calls) > 0)
 			json_object_set(msg, "tool_calls", calls);
@@ -870,7 +907,7 @@ chat(struct fake_req *req, bool generate)
 
 		split_words(text, &c->tok, &c->ntok);
 		free(text);
-	} else if (r == NULL || json_object_get(r, "tokens") == NULL) {
+	} else if (json_object_get(r, "tokens") == NULL && json_object_get(r, "tool_calls") == NULL && json_object_get(r, "thinking") == NULL) {
 		json_t *def = json_pack("[s,s]", "Hello", "!");
 
 		quote_list(def, &c->tok, &c->ntok);

@@ -861,8 +861,11 @@ fake_openai_chat(struct fake_req *req)
 		const char *retry = fake_str(r, "retry_after", NULL);
 		struct MHD_Response *resp;
 
-		s = fake_json_dump(error_obj((unsigned)status, fake_str(r, "error", "internal error"),
-		    fake_str(r, "error_type", NULL), NULL, fake_str(r, "error_code", NULL)));
+		json_t *e = error_obj((unsigned)status, fake_str(r, "error", "internal error"),
+		    fake_str(r, "error_type", NULL), NULL, fake_str(r, "error_code", NULL));
+
+		s = fake_json_dump(e);
+		json_decref(e);
 		resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ct_json());
 		if (retry != NULL)
@@ -889,7 +892,7 @@ fake_openai_chat(struct fake_req *req)
 		split_words(text, &c->tok, &c->ntok);
 		free(text);
 		free(last);
-	} else if (r == NULL || json_object_get(r, "tokens") == NULL) {
+	} else if (json_object_get(r, "tokens") == NULL && json_object_get(r, "tool_calls") == NULL && json_object_get(r, "thinking") == NULL) {
 		json_t *def = json_pack("[s,s]", "Hello", "!");
 
 		quote_list(def, &c->tok, &c->ntok);
