@@ -97,6 +97,21 @@ expect_eq "the block arrives as one message with its newlines" '"line one\n  lin
 	"$(last_req '.body.messages[-1].content')"
 expect_eq "the earlier exchange goes with it" '"The sky is blue."' "$(last_req '.body.messages[-2].content')"
 
+# --- a bracketed paste with newlines is one message, sent with Enter ------------
+TM set-buffer -b para "$(printf 'para one\npara two')"
+TM paste-buffer -p -d -b para -t a
+expect_screen "the paste waits in the line" a "para two"
+keys a Enter
+expect_screen "the pasted answer" a "echo: para one"
+expect_eq "the paste arrives as one message" '"para one\npara two"' "$(last_req '.body.messages[-1].content')"
+
+# --- /set verbose prints statistics ------------------------------------------------
+keys a "/set verbose" Enter
+keys a "stats please" Enter
+expect_screen "statistics after the reply" a "prompt 14 tokens, reply"
+keys a "/set quiet" Enter
+expect_screen "/set quiet" a "no statistics after replies"
+
 # --- Tab completion and /model -------------------------------------------------
 keys a "/mo" Tab
 expect_screen "Tab completes /mo to the shared prefix /model" a ">>> /model"
