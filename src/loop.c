@@ -239,11 +239,13 @@ loop_compact(struct loop *l)
 	l->nprep = j;
 }
 
-/* Run due timers. A timer callback may add or cancel timers. */
-static void
+/* Run due timers; returns how many ran. A timer callback may add or cancel
+ * timers. */
+static int
 loop_run_timers(struct loop *l)
 {
 	int64_t now = util_now_ms();
+	int ran = 0;
 
 	while (l->timers != NULL && l->timers->due <= now) {
 		struct loop_timer *t = l->timers;
@@ -251,7 +253,9 @@ loop_run_timers(struct loop *l)
 		l->timers = t->next;
 		t->cb(t->arg);
 		free(t);
+		ran++;
 	}
+	return ran;
 }
 
 void
@@ -263,7 +267,10 @@ loop_run_once(struct loop *l, int max_ms)
 	int rc;
 
 	l->runs++;
-	loop_run_timers(l);
+	/* A timer may finish what the caller waits for: then only look at the
+	 * fds, never sleep, so loop_run_until can see it. */
+	if (loop_run_timers(l) > 0)
+		timeout = 0;
 	for (size_t i = 0; i < l->nprep; i++) {
 		int want;
 
