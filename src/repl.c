@@ -13,9 +13,10 @@
  *
  * Keys added to whatever ~/.editrc sets up: Tab (parley-complete), Ctrl-C
  * (parley-interrupt: a SIGINT while editing makes the reader return ^C,
- * which is bound to it) and the bracketed-paste opener ESC [ 200 ~
- * (parley-paste: the pasted text goes into the line, newlines and all, so
- * a multi-line paste is one message).
+ * which is bound to it) and, with emacs keys, the bracketed-paste opener
+ * ESC [ 200 ~ (parley-paste: the pasted text goes into the line, newlines
+ * and all, so a multi-line paste is one message). In vi mode that binding
+ * would keep ESC from reaching command mode, so pastes arrive as typing.
  *
  * While a reply streams the terminal is in its normal mode with echo off;
  * tokens are written as they arrive and wrapped at the terminal width. The
@@ -60,6 +61,7 @@ struct repl {
 	struct slash_face face;
 
 	bool tty; /* stdin and stdout are terminals */
+	bool paste; /* bracketed paste is on (emacs keys) */
 	bool color; /* escapes for dim and bold (not NO_COLOR) */
 	int width; /* columns to wrap at; 0: no wrapping */
 	const char *gutter; /* left of thinking lines */
@@ -909,11 +911,11 @@ repl_read(struct repl *r)
 		r->cancel_line = false;
 		r->sigint = false;
 		r->editing = true;
-		if (r->tty)
+		if (r->paste)
 			fputs("\033[?2004h", stdout); /* bracketed paste */
 		fflush(stdout);
 		line = el_gets(r->el, &count);
-		if (r->tty)
+		if (r->paste)
 			fputs("\033[?2004l", stdout);
 		r->editing = false;
 		if (line == NULL || count <= 0) {
@@ -1499,10 +1501,13 @@ repl_setup_editline(struct repl *r)
 	el_source(r->el, NULL);
 	el_set(r->el, EL_BIND, "^I", "parley-complete", NULL);
 	el_set(r->el, EL_BIND, "^C", "parley-interrupt", NULL);
-	el_set(r->el, EL_BIND, "\\e[200~", "parley-paste", NULL);
 	if (el_get(r->el, EL_EDITOR, &editor) == 0 && util_streq(editor, "vi")) {
+		/* No bracketed paste in vi mode: a key sequence starting with
+		 * ESC in the insert map stops ESC from reaching command mode. */
 		el_set(r->el, EL_BIND, "-a", "^C", "parley-interrupt", NULL);
-		el_set(r->el, EL_BIND, "-a", "\\e[200~", "parley-paste", NULL);
+	} else {
+		el_set(r->el, EL_BIND, "\\e[200~", "parley-paste", NULL);
+		r->paste = r->tty;
 	}
 }
 
