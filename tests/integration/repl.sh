@@ -181,4 +181,20 @@ expect_eq "the session is the resumed one, origin repl" '"repl"' "$(jq -c '.sess
 expect_eq "the next request carries the earlier turn" \
 	'"count for me"' "$(tail -n 1 "$G_LOG" | jq -c '.body.messages[-3].content')"
 
+# --- vi keys from ~/.editrc -----------------------------------------------------------
+echo "bind -v" >"$HOME/.editrc"
+start_repl c --provider ollama --base-url "$G_URL" -m llama3.2 --no-save
+expect_screen "a prompt with vi keys" c ">>> "
+keys c "hello wrold"
+expect_screen "typed in insert mode" c ">>> hello wrold"
+keys c Escape
+keys c "bcw"
+keys c "world" Escape
+expect_screen "ESC reaches command mode: cw changed the word" c ">>> hello world"
+keys c Enter
+expect_screen "and the edited line is sent" c "echo: hello world"
+keys c "/quit" Enter
+expect_screen "vi session leaves" c "[exit 0]"
+rm -f "$HOME/.editrc"
+
 done_testing
