@@ -95,6 +95,7 @@ $(FAKE_BIN): $(FAKE_SRC:tests/fakes/%.c=$(OUT)/tests/fakes/%.o) $(LIB)
 # The test build: everything under sanitizers, then the runner.
 check: lint
 	$(Q)$(MAKE) --no-print-directory BUILD=san tests-build
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)tests/run.sh build/san
 
 tests-build: $(OUT)/parley $(UNIT_BIN) $(FAKE_BIN)
@@ -112,7 +113,7 @@ format:
 # mixing their sources breaks apt.
 DEB_PKGS := build-essential pkg-config libncurses-dev libcurl4-openssl-dev \
             libjansson-dev libedit-dev libmicrohttpd-dev libsqlite3-dev \
-            libinih-dev libmd4c-dev libcmocka-dev clang clang-format tmux jq \
+            libinih-dev libmd4c-dev libcmocka-dev clang libclang-rt-14-dev clang-format tmux jq \
             curl sqlite3 valgrind
 deps:
 	$(Q)missing=""; \
