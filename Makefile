@@ -89,7 +89,7 @@ $(OUT)/tests/%.o: tests/unit/%.c $(OUT)/.flags
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
-$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB)
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(OUT)/tests/tcase.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
