@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "pipe.h"
+#include "ui.h"
 #include "util.h"
 
 static const struct {
@@ -35,6 +36,7 @@ static const struct {
 	int (*fn)(struct app *);
 } main_faces[] = {
 	{ FACE_PIPE, "pipe mode", pipe_main },
+	{ FACE_TUI, "full-screen chat", ui_main },
 };
 
 static int
