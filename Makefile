@@ -95,6 +95,7 @@ $(FAKE_BIN): $(FAKE_SRC:tests/fakes/%.c=$(OUT)/tests/fakes/%.o) $(LIB)
 # The test build: everything under sanitizers, then the runner.
 check: lint
 	$(Q)$(MAKE) --no-print-directory BUILD=san tests-build
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)tests/run.sh build/san
 
 tests-build: $(OUT)/parley $(UNIT_BIN) $(FAKE_BIN)
@@ -112,7 +113,7 @@ format:
 # mixing their sources breaks apt.
 DEB_PKGS := build-essential pkg-config libncurses-dev libcurl4-openssl-dev \
             libjansson-dev libedit-dev libmicrohttpd-dev libsqlite3-dev \
-            libinih-dev libmd4c-dev libcmocka-dev clang clang-format tmux jq \
+            libinih-dev libmd4c-dev libcmocka-dev clang libclang-rt-14-dev clang-format tmux jq \
             curl sqlite3 valgrind
 deps:
 	$(Q)missing=""; \
@@ -149,3 +150,58 @@ clean:
 	rm -rf build parley
 
 -include $(wildcard build/*/*.d build/*/tests/*.d build/*/tests/fakes/*.d)
+
+# ---- fuzz: libFuzzer targets for the parsers (clang) ----
+#   make fuzz           build tests/fuzz/fuzz_*.c and run each FUZZ_SECONDS
+#   make fuzz-smoke     the same, 3 seconds each
+# Each target runs on a scratch copy of its seed corpus, so the corpus in the
+# repository only changes by hand; a crash fails the target and leaves the
+# input in build/fuzz/<target>-crash-*.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_OUT     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DPARLEY_DATADIR='"$(DATADIR)"' \
+                -DPARLEY_VERSION='"$(VERSION)"' -Iinclude $(WARN) $(PKG_CFLAGS) \
+                -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_OUT)/%)
+FUZZ_OBJS    := $(SRCS:src/%.c=$(FUZZ_OUT)/obj/%.o)
+
+.PHONY: fuzz-build fuzz-smoke
+
+$(FUZZ_OUT)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZCC  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_OUT)/libparley.a: $(FUZZ_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libparley.a
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libparley.a $(PKG_LIBS) -lm
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	$(Q)for t in $(FUZZ_BIN); do \
+	  name=$${t##*/}; scratch=$$(mktemp -d); \
+	  cp tests/fuzz/corpus/$$name/* "$$scratch"/ 2>/dev/null; \
+	  dict=; [ -f tests/fuzz/$$name.dict ] && dict=-dict=tests/fuzz/$$name.dict; \
+	  echo "  FUZZ    $$name ($(FUZZ_SECONDS)s)"; \
+	  if ! $$t $$dict -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -rss_limit_mb=2048 \
+	      -artifact_prefix=$(FUZZ_OUT)/$$name- "$$scratch" >$(FUZZ_OUT)/$$name.log 2>&1; then \
+	    tail -n 40 $(FUZZ_OUT)/$$name.log; rm -rf "$$scratch"; \
+	    echo "fuzz: $$name failed (log $(FUZZ_OUT)/$$name.log)"; exit 1; \
+	  fi; \
+	  grep -E '^Done [0-9]+ runs' $(FUZZ_OUT)/$$name.log | sed 's/^/          /'; \
+	  rm -rf "$$scratch"; \
+	done
+
+fuzz-smoke:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=3
+
+-include $(wildcard $(FUZZ_OUT)/obj/*.d $(FUZZ_OUT)/*.d)
+# ---- end fuzz ----

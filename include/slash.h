@@ -54,16 +54,39 @@ struct slash_face {
  * (unknown command names are an error, not 1). */
 int slash_run(struct app *a, struct chat *c, const struct slash_face *face, void *arg, const char *line);
 
+/* The command list for /help: one line per command, allocated. */
+char *slash_help_text(void);
+
 /* The commands whose names start with prefix (with the '/'); returns how
  * many, filling out[] up to max. */
 size_t slash_complete(const char *prefix, const struct slash_cmd **out, size_t max);
 
-/* Settings /set understands, with help, for completion and /help. */
+/* Settings /set understands, with help, for completion and /help. The
+ * display settings (verbose, quiet, think, nothink) change a->cfg->verbose
+ * and a->cfg->hide_thinking, which every face reads when it draws a reply;
+ * the rest are model options of the chat (config_set_option names). */
 struct slash_setting {
 	const char *name;
 	const char *help;
 };
 extern const struct slash_setting slash_settings[];
 extern const size_t slash_nsettings;
+
+/* The backend's models, running the loop until they come (the faces call
+ * it for completion too). Ctrl-C (a->interrupted) cancels. NULL with
+ * *cause. */
+struct prov_model_list *slash_list_models(struct app *a, char **cause);
+
+/* The input history shared by the TUI and the REPL:
+ * $XDG_DATA_HOME/parley/history, in libedit's history(3) format (a
+ * "_HiStOrY_V2_" line, then one entry a line with white space, '\' and
+ * control bytes as octal escapes), appended one entry at a time so that
+ * two faces running at once both keep theirs. */
+char *slash_history_path(void); /* allocated */
+/* Entries oldest first (*lines allocated, each entry allocated); a missing
+ * file is no entries. A file without the header is read as plain lines. */
+int slash_history_read(const char *path, char ***lines, size_t *n, char **cause);
+int slash_history_append(const char *path, const char *line, char **cause);
+void slash_history_free(char **lines, size_t n);
 
 #endif

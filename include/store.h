@@ -105,8 +105,11 @@ int store_msg_delete(struct store *st, int64_t id, char **cause);
 void store_msg_free(struct store_msg *m);
 void store_msgs_free(struct store_msg **v, size_t n);
 
-/* FTS5 search over message text, best first. The match in each snippet is
- * wrapped in open/close marks (e.g. "\033[1m", "\033[0m" or "[", "]"). */
+/* FTS5 search over message text, best first (ranked among the newest 1000
+ * matches, so a word found everywhere stays quick). Every word must match;
+ * the last, from three characters on, also as the start of a word. The
+ * match in each snippet is wrapped in open/close marks (e.g. "\033[1m",
+ * "\033[0m" or "[", "]"). */
 int store_search(struct store *st, const char *query, const char *open, const char *close,
     size_t limit, struct store_hit ***out, size_t *n, char **cause);
 void store_hits_free(struct store_hit **v, size_t n);

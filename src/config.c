@@ -799,6 +799,8 @@ config_load(struct config *cfg, int argc, char **argv, char **cause)
 		return util_fail(cause, "--continue and --new cannot be used together");
 	if (cfg->session != NULL && cfg->new_session)
 		return util_fail(cause, "--session and --new cannot be used together");
+	if (cfg->session != NULL && cfg->cont)
+		return util_fail(cause, "--session and --continue cannot be used together");
 	if (command)
 		cfg->face = FACE_COMMAND;
 	return 0;

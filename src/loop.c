@@ -7,6 +7,8 @@
  * remove watches freely. Timers are a small list kept sorted by deadline
  * (parley never has more than a handful). Signal handlers write the signal
  * number to a non-blocking self-pipe whose read end is an ordinary watch.
+ * A callback may run the loop itself (a slash command waiting for the
+ * backend); the outer round then ends, since its poll results are stale.
  */
 #include "loop.h"
 
@@ -51,6 +53,7 @@ struct loop {
 	struct loop_prepare *prep;
 	size_t nprep, capprep;
 	int sigpipe[2];
+	unsigned runs; /* loop_run_once calls, to notice a nested run */
 	loop_signal_cb sigcb[LOOP_NSIG];
 	void *sigarg[LOOP_NSIG];
 };
@@ -236,11 +239,13 @@ loop_compact(struct loop *l)
 	l->nprep = j;
 }
 
-/* Run due timers. A timer callback may add or cancel timers. */
-static void
+/* Run due timers; returns how many ran. A timer callback may add or cancel
+ * timers. */
+static int
 loop_run_timers(struct loop *l)
 {
 	int64_t now = util_now_ms();
+	int ran = 0;
 
 	while (l->timers != NULL && l->timers->due <= now) {
 		struct loop_timer *t = l->timers;
@@ -248,7 +253,9 @@ loop_run_timers(struct loop *l)
 		l->timers = t->next;
 		t->cb(t->arg);
 		free(t);
+		ran++;
 	}
+	return ran;
 }
 
 void
@@ -256,9 +263,14 @@ loop_run_once(struct loop *l, int max_ms)
 {
 	int timeout = max_ms;
 	size_t n;
+	unsigned runs;
 	int rc;
 
-	loop_run_timers(l);
+	l->runs++;
+	/* A timer may finish what the caller waits for: then only look at the
+	 * fds, never sleep, so loop_run_until can see it. */
+	if (loop_run_timers(l) > 0)
+		timeout = 0;
 	for (size_t i = 0; i < l->nprep; i++) {
 		int want;
 
@@ -309,7 +321,13 @@ loop_run_once(struct loop *l, int max_ms)
 			l->w[i].dead = true;
 			continue;
 		}
+		runs = l->runs;
 		l->w[i].cb(l->w[i].fd, ev, l->w[i].arg);
+		/* The callback ran the loop itself (a command waiting for the
+		 * backend): that run polled afresh and reused the arrays, so
+		 * what this round saw is stale. Poll again instead. */
+		if (l->runs != runs)
+			return;
 	}
 	loop_run_timers(l);
 }

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "pipe.h"
+#include "repl.h"
 #include "ui.h"
 #include "util.h"
 
@@ -37,6 +38,7 @@ static const struct {
 } main_faces[] = {
 	{ FACE_PIPE, "pipe mode", pipe_main },
 	{ FACE_TUI, "full-screen chat", ui_main },
+	{ FACE_REPL, "line-mode chat", repl_main },
 };
 
 static int

@@ -76,6 +76,8 @@
 #define STORE_BUSY_MS 10000
 #define STORE_ID_LEN 8
 #define STORE_TITLE_MAX 60
+#define STORE_SEARCH_WINDOW 1000
+#define STORE_PREFIX_MIN 3
 
 enum store_stmt_id {
 	S_BEGIN,
@@ -99,6 +101,7 @@ enum store_stmt_id {
 	S_MSG_DELETE,
 	S_MSGS,
 	S_SEARCH,
+	S_SEARCH_FLOOR,
 	S_DATA_VERSION,
 	S_STREAMING,
 	S_INTERRUPT,
@@ -159,7 +162,13 @@ static const char *const store_sql[S_COUNT] = {
 	             "snippet(messages_fts, 0, ?2, ?3, '…', 16), m.created "
 	             "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
 	             "JOIN sessions s ON s.id = m.session "
-	             "WHERE messages_fts MATCH ?1 ORDER BY rank LIMIT ?4",
+	             "WHERE messages_fts MATCH ?1 AND messages_fts.rowid >= ?5 "
+	             "ORDER BY rank LIMIT ?4",
+	/* Ranking every match of a word found in most messages costs a
+	 * second at 500,000 messages; walking matches newest first is cheap,
+	 * so only the newest STORE_SEARCH_WINDOW are ranked. */
+	[S_SEARCH_FLOOR] = "SELECT rowid FROM messages_fts WHERE messages_fts "
+	                   "MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
 	[S_DATA_VERSION] = "PRAGMA data_version",
 	[S_STREAMING] = "SELECT id, writer_pid FROM messages WHERE state = 1",
 	[S_INTERRUPT] = "UPDATE messages SET state = 2 WHERE id = ?1 AND state = 1",
@@ -312,6 +321,8 @@ store_stmt(struct store *st, enum store_stmt_id id, int *rcp)
 	if (st->stmt[id] == NULL) {
 		rc = sqlite3_prepare_v3(st->db, store_sql[id], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL);
+		if (rc == SQLITE_OK && st->stmt[id] == NULL)
+			fatal("store: statement %d is empty", (int)id);
 		if (rc != SQLITE_OK) {
 			*rcp = rc;
 			return NULL;
@@ -1415,14 +1426,15 @@ store_msgs_free(struct store_msg **v, size_t n)
 
 /* What a person typed, as an FTS5 query that cannot be a syntax error: each
  * word becomes a quoted string (so AND, NOT, NEAR, quotes and parentheses
- * are plain text), the words must all match, and the last one may be the
- * start of a word, so results come while typing. NULL if there are no
- * words. */
+ * are plain text), the words must all match, and the last one (from
+ * STORE_PREFIX_MIN characters on) may be the start of a word, so results
+ * come while typing. NULL if there are no words. */
 static char *
 store_fts_query(const char *text)
 {
 	struct buf b = { 0 };
 	const char *p = text;
+	size_t last_chars = 0;
 
 	while (*p != '\0') {
 		size_t n;
@@ -1434,17 +1446,23 @@ store_fts_query(const char *text)
 		if (b.len > 0)
 			buf_putc(&b, ' ');
 		buf_putc(&b, '"');
+		last_chars = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (p[i] == '"')
 				buf_putc(&b, '"');
 			buf_putc(&b, p[i]);
+			if (((unsigned char)p[i] & 0xc0) != 0x80)
+				last_chars++;
 		}
 		buf_putc(&b, '"');
 		p += n;
 	}
 	if (b.len == 0)
 		return NULL;
-	buf_putc(&b, '*');
+	/* One or two letters would expand to a large part of the vocabulary:
+	 * those are matched as whole words. */
+	if (last_chars >= STORE_PREFIX_MIN)
+		buf_putc(&b, '*');
 	return buf_steal(&b);
 }
 
@@ -1457,6 +1475,7 @@ store_search(struct store *st, const char *query, const char *open,
 	size_t cap = 0;
 	sqlite3_stmt *s;
 	char *fts;
+	int64_t lowest;
 	int rc = SQLITE_OK;
 
 	*out = NULL;
@@ -1465,11 +1484,25 @@ store_search(struct store *st, const char *query, const char *open,
 		return util_fail(cause, "the search text is not valid UTF-8");
 	if ((fts = store_fts_query(query)) == NULL)
 		return 0;
+	if ((s = store_stmt(st, S_SEARCH_FLOOR, &rc)) == NULL) {
+		free(fts);
+		return store_fail(st, rc, cause, "searching");
+	}
+	sqlite3_bind_text(s, 1, fts, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, STORE_SEARCH_WINDOW - 1);
+	rc = store_step(st, s);
+	lowest = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	store_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(fts);
+		return store_fail(st, rc, cause, "searching");
+	}
 	if ((s = store_stmt(st, S_SEARCH, &rc)) == NULL) {
 		free(fts);
 		return store_fail(st, rc, cause, "searching");
 	}
 	sqlite3_bind_text(s, 1, fts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, lowest);
 	sqlite3_bind_text(s, 2, open ? open : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, close ? close : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, limit == 0 ? -1 : (sqlite3_int64)limit);

@@ -625,11 +625,22 @@ test_search(void **state)
 	assert_int_equal(search_count(st, "\"foo"), 2);
 	assert_int_equal(search_count(st, "AND gate"), 1);
 	assert_int_equal(search_count(st, ""), 0);
+	/* a prefix needs three characters */
+	assert_int_equal(search_count(st, "om"), 0);
+	assert_int_equal(search_count(st, "ome"), 1);
 	assert_int_equal(search_count(st, "   "), 0);
 	/* bold marks */
 	assert_int_equal(store_search(st, "whisk", "\033[1m", "\033[0m", 10, &h, &n, &cause), 0);
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(h[0]->snippet, "\033[1mWhisk\033[0m"));
+	store_hits_free(h, n);
+	/* a word in very many messages: only the newest 1000 are ranked */
+	for (int i = 0; i < 1100; i++)
+		add_msg(st, b, "user", i == 0 ? "needle oldest" : "needle");
+	assert_int_equal(search_count(st, "needle"), 1000);
+	assert_int_equal(search_count(st, "needle oldest"), 1);
+	assert_int_equal(store_search(st, "needle", "[", "]", 5, &h, &n, &cause), 0);
+	assert_int_equal(n, 5);
 	store_hits_free(h, n);
 	free(a);
 	free(b);

@@ -1,0 +1,200 @@
+#!/bin/bash
+# The line-mode REPL through the real binary in tmux (private socket, fixed
+# size), against the backend double: a prompt and its streamed answer, a
+# """ block sent as one message, Tab completion, /model and /set reaching
+# the request, one-line errors, history recalled after a restart, and
+# Ctrl-C stopping a reply (kept, marked interrupted) or clearing the line.
+. "$TESTS_DIR/lib.sh"
+
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "not ok 1 - tmux is not installed (make deps)"
+	exit 1
+fi
+
+SOCK="parley-test-$$"
+TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
+trap 'TM kill-server 2>/dev/null; t_cleanup' EXIT
+
+# start_repl NAME ARGS...: parley --repl in its own tmux session, 100x30.
+start_repl() {
+	local name=$1 cmd
+	shift
+	cmd="$(printf '%q ' "$PARLEY_BIN" --repl "$@") 2>>$(printf '%q' "$T_DIR/$name.stderr"); echo \"[exit \$?]\"; sleep 600"
+	TM new-session -d -s "$name" -x 100 -y 30 \
+		-e HOME="$HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" -e XDG_DATA_HOME="$XDG_DATA_HOME" \
+		-e XDG_STATE_HOME="$XDG_STATE_HOME" -e TERM=xterm-256color -e LANG=C.UTF-8 -e NO_PROXY='*' \
+		-e ASAN_OPTIONS="${ASAN_OPTIONS:-}" -e UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" "$cmd"
+}
+
+# The screen with some scrollback.
+screen() { TM capture-pane -p -J -S -100 -t "$1"; }
+keys() {
+	local s=$1
+	shift
+	TM send-keys -t "$s" "$@"
+}
+
+# wait_screen SESSION TEXT SECONDS: until TEXT is on the screen.
+wait_screen() {
+	local end=$(($(date +%s%N) + $3 * 1000000000))
+	while ! screen "$1" | grep -qF -- "$2"; do
+		if [ "$(date +%s%N)" -gt "$end" ]; then
+			WAITED=$(screen "$1" | grep -v '^$' | tail -n 12)
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# expect_screen NAME SESSION TEXT [SECONDS]
+expect_screen() {
+	if wait_screen "$2" "$3" "${4:-5}"; then
+		ok "$1"
+	else
+		not_ok "$1" "waited for: $3" "screen:" "$WAITED"
+	fi
+}
+
+# The last line on the screen that is not empty.
+last_line() { screen "$1" | grep -v '^$' | tail -n 1; }
+is_prompt() { [ "$(last_line "$1")" == ">>> " ]; }
+# expect_prompt NAME SESSION: an empty prompt is the last line.
+expect_prompt() {
+	if wait_for 5 is_prompt "$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "the last line is not an empty prompt:" "$(last_line "$2")"
+	fi
+}
+last_req() { tail -n 1 "$F_LOG" | jq -c "$1"; }
+# How many chat requests the double has seen.
+chats() { grep -c '"/api/chat"' "$1" 2>/dev/null || echo 0; }
+has_chats() { [ "$(chats "$1")" -ge "$2" ]; }
+wait_chats() { wait_for 5 has_chats "$1" "$2"; }
+
+MODELS='[{"name":"llama3.2:latest"},{"name":"qwen3:8b"}]'
+start_fake F ollama '{"models":'"$MODELS"',"chat":[{"thinking":["Weighing ","it."],"tokens":["The sky ","is blue."]},{"echo":true}]}'
+URL="$F_URL"
+
+# --- a prompt and its answer ------------------------------------------------
+start_repl a --provider ollama --base-url "$URL" -m llama3.2
+expect_screen "banner names the model and says how to get help" a "llama3.2 · ollama at $URL"
+expect_screen "a prompt" a ">>> "
+keys a "why is the sky blue?" Enter
+expect_screen "the answer streams in" a "The sky is blue."
+expect_screen "thinking shown apart in a gutter" a "│ Weighing it."
+expect_eq "the prompt went to the backend" '"why is the sky blue?"' "$(last_req '.body.messages[-1].content')"
+
+# --- a """ block is one message -----------------------------------------------
+keys a '"""' Enter
+expect_screen "a block asks for more" a "... "
+keys a "line one" Enter
+keys a "  line two" Enter
+keys a 'done"""' Enter
+expect_screen "the block's answer" a "echo: line one"
+wait_chats "$F_LOG" 2
+expect_eq "the block arrives as one message with its newlines" '"line one\n  line two\ndone"' \
+	"$(last_req '.body.messages[-1].content')"
+expect_eq "the earlier exchange goes with it" '"The sky is blue."' "$(last_req '.body.messages[-2].content')"
+
+# --- a bracketed paste with newlines is one message, sent with Enter ------------
+TM set-buffer -b para "$(printf 'para one\npara two')"
+TM paste-buffer -p -d -b para -t a
+expect_screen "the paste waits in the line" a "para two"
+keys a Enter
+expect_screen "the pasted answer" a "echo: para one"
+expect_eq "the paste arrives as one message" '"para one\npara two"' "$(last_req '.body.messages[-1].content')"
+
+# --- /set verbose prints statistics ------------------------------------------------
+keys a "/set verbose" Enter
+keys a "stats please" Enter
+expect_screen "statistics after the reply" a "prompt 14 tokens, reply"
+keys a "/set quiet" Enter
+expect_screen "/set quiet" a "no statistics after replies"
+
+# --- Tab completion and /model -------------------------------------------------
+keys a "/mo" Tab
+expect_screen "Tab completes /mo to the shared prefix /model" a ">>> /model"
+keys a Tab
+expect_screen "a second Tab lists the candidates" a "/models"
+keys a " q" Tab
+expect_screen "Tab completes a model name" a ">>> /model qwen3:8b"
+keys a Enter
+expect_screen "/model says what it did" a "model set to qwen3:8b"
+keys a "which model now" Enter
+expect_screen "answer after /model" a "echo: which model now"
+expect_eq "/model switches the model sent" '"qwen3:8b"' "$(last_req '.body.model')"
+
+# --- /set reaches the request ---------------------------------------------------
+keys a "/set temperature 0.2" Enter
+expect_screen "/set answers" a "set temperature = 0.2"
+keys a "warmer" Enter
+expect_screen "answer after /set" a "echo: warmer"
+expect_eq "the option is in the request" '0.2' "$(last_req '.body.options.temperature')"
+
+# --- errors are one line and the REPL goes on -------------------------------------
+keys a "/modle" Enter
+expect_screen "an unknown command suggests the closest" a "error: unknown command /modle; did you mean /model?"
+n_before=$(chats "$F_LOG")
+keys a "/model nosuch" Enter
+expect_screen "/model takes any name" a "model set to nosuch"
+keys a "hello?" Enter
+expect_screen "a missing model is an error line" a "error: model 'nosuch' not found"
+expect_prompt "after the error, a prompt" a
+keys a "/model llama3.2" Enter
+keys a "still here" Enter
+expect_screen "the REPL goes on after errors" a "echo: still here"
+expect_eq "the unknown command sent nothing" "$((n_before + 2))" "$(chats "$F_LOG")"
+keys a "/quit" Enter
+expect_screen "/quit leaves with status 0" a "[exit 0]"
+expect_contains "the history file is libedit's" "$(head -n 1 "$XDG_DATA_HOME/parley/history")" "_HiStOrY_V2_"
+expect_eq "sanitizers quiet" "" "$(cat "$T_DIR/a.stderr")"
+
+# --- history survives a restart; Ctrl-C at the prompt; Ctrl-C in a reply ------------
+start_fake G ollama '{"models":'"$MODELS"',"chat":[{"tokens":["one ","two ","three ","four "],"repeat":200,"delay_ms":40},{"echo":true}]}'
+start_repl b --provider ollama --base-url "$G_URL" -m llama3.2 -c
+expect_screen "-c resumes the latest session" b "messages) · /help"
+keys b Up
+expect_screen "Up recalls the last line of the earlier run" b ">>> /quit"
+keys b Up
+expect_screen "and the one before" b ">>> still here"
+keys b C-c
+expect_screen "Ctrl-C at the prompt drops the line" b ">>> still here^C"
+expect_prompt "and gives a fresh prompt" b
+keys b "count for me" Enter
+expect_screen "a slow reply streams" b "one two three four one"
+keys b C-c
+expect_screen "Ctrl-C stops it, marked" b "[interrupted]"
+expect_prompt "and gives a prompt" b
+keys b "next prompt" Enter
+expect_screen "another prompt works after Ctrl-C" b "echo: next prompt"
+keys b C-d
+expect_screen "Ctrl-D on an empty line leaves" b "[exit 0]"
+expect_eq "sanitizers quiet" "" "$(cat "$T_DIR/b.stderr")"
+
+sid=$("$PARLEY_BIN" sessions list --json | jq -r '.[0].id')
+msgs=$("$PARLEY_BIN" sessions show "$sid" --json)
+expect_eq "the stopped reply is stored, interrupted" '"interrupted"' \
+	"$(jq -c '[.messages[] | select(.role == "assistant")][-2].state' <<<"$msgs")"
+expect_contains "with what had arrived" "$(jq -r '[.messages[] | select(.role == "assistant")][-2].content' <<<"$msgs")" "one two three"
+expect_eq "the session is the resumed one, origin repl" '"repl"' "$(jq -c '.session.origin' <<<"$msgs")"
+expect_eq "the next request carries the earlier turn" \
+	'"count for me"' "$(tail -n 1 "$G_LOG" | jq -c '.body.messages[-3].content')"
+
+# --- vi keys from ~/.editrc -----------------------------------------------------------
+echo "bind -v" >"$HOME/.editrc"
+start_repl c --provider ollama --base-url "$G_URL" -m llama3.2 --no-save
+expect_screen "a prompt with vi keys" c ">>> "
+keys c "hello wrold"
+expect_screen "typed in insert mode" c ">>> hello wrold"
+keys c Escape
+keys c "bcw"
+keys c "world" Escape
+expect_screen "ESC reaches command mode: cw changed the word" c ">>> hello world"
+keys c Enter
+expect_screen "and the edited line is sent" c "echo: hello world"
+keys c "/quit" Enter
+expect_screen "vi session leaves" c "[exit 0]"
+rm -f "$HOME/.editrc"
+
+done_testing
