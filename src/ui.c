@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "pipe.h"
+#include "slash.h"
 #include "ui_chat.h"
 #include "ui_curses.h"
 #include "ui_input.h"
@@ -952,40 +953,307 @@ ui_new_session(struct ui *ui)
 
 /* --- slash commands ---------------------------------------------------- */
 
+/* What the input's /command would do, for the rule above the input. */
 static void
 ui_slash_hint(const char *t, struct buf *b)
 {
-	(void)t;
-	(void)b;
+	const struct slash_cmd *c[32];
+	size_t wl = strcspn(t, " "), n;
+	char *word = xstrndup(t, wl);
+
+	n = slash_complete(word, c, 32);
+	if (t[wl] == ' ' || (n == 1 && strcmp(c[0]->name, word) == 0)) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(c[i]->name, word) == 0)
+				buf_printf(b, "%s%s%s — %s", c[i]->name, c[i]->args[0] ? " " : "", c[i]->args, c[i]->help);
+	} else if (n == 1)
+		buf_printf(b, "%s%s%s — %s (Tab)", c[0]->name, c[0]->args[0] ? " " : "", c[0]->args, c[0]->help);
+	else if (n == 0)
+		buf_printf(b, "no command %s (F1 lists them)", word);
+	else
+		for (size_t i = 0; i < n && i < 12; i++)
+			buf_printf(b, "%s%s", i ? " " : "", c[i]->name);
+	free(word);
 }
 
+/* Tab: complete the command name (to the longest common prefix), or a
+ * theme name after /theme. */
 static void
 ui_complete(struct ui *ui)
 {
-	(void)ui;
+	const char *t = ui_input_text(ui->in);
+	const struct slash_cmd *c[32];
+	size_t wl = strcspn(t, " "), n, common;
+	char *word;
+
+	if (t[0] != '/')
+		return;
+	word = xstrndup(t, wl);
+	if (t[wl] == ' ') {
+		n = slash_complete(word, c, 32);
+		if (n >= 1 && strcmp(c[0]->name, word) == 0 && c[0]->complete == SLASH_ARG_THEME) {
+			size_t nt, match = 0;
+			char **names = ui_theme_names(&nt);
+			const char *arg = t + wl + 1, *hit = NULL;
+
+			for (size_t i = 0; i < nt; i++)
+				if (util_prefix(names[i], arg)) {
+					hit = names[i];
+					match++;
+				}
+			if (match == 1) {
+				char *line = xasprintf("%s %s", word, hit);
+
+				ui_input_set(ui->in, line);
+				free(line);
+			} else if (match > 1) {
+				struct buf b = { 0 };
+
+				for (size_t i = 0; i < nt; i++)
+					if (util_prefix(names[i], arg))
+						buf_printf(&b, "%s ", names[i]);
+				ui_info(ui, "themes: %s", b.data);
+				buf_free(&b);
+			}
+			ui_theme_names_free(names, nt);
+		}
+		free(word);
+		return;
+	}
+	n = slash_complete(word, c, 32);
+	free(word);
+	if (n == 0)
+		return;
+	common = strlen(c[0]->name);
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+
+		while (k < common && c[i]->name[k] == c[0]->name[k])
+			k++;
+		common = k;
+	}
+	if (n == 1) {
+		char *line = xasprintf("%s ", c[0]->name);
+
+		ui_input_set(ui->in, line);
+		free(line);
+	} else if (common > wl) {
+		char *line = xstrndup(c[0]->name, common);
+
+		ui_input_set(ui->in, line);
+		free(line);
+	}
 }
+
+/* /new, /sessions ID and the like switch the conversation: show it. */
+static void
+ui_check_session(struct ui *ui)
+{
+	if (!util_streq(chat_session_id(ui->chat), ui->sess_id))
+		ui_session_changed(ui);
+}
+
+static void
+ui_sf_print(void *arg, const char *text)
+{
+	struct ui *ui = arg;
+
+	ui_check_session(ui);
+	ui_chat_sync(ui->tr, ui_get_msg, ui->chat, chat_count(ui->chat), COLS);
+	ui_chat_note(ui->tr, text, UI_ROLE_SYSTEM);
+	ui_chat_follow(ui->tr);
+	ui->dirty = true;
+}
+
+static void
+ui_sf_error(void *arg, const char *msg)
+{
+	ui_error(arg, "%s", msg);
+}
+
+static int
+ui_sf_models(void *arg)
+{
+	ui_push(arg, ui_picker_new(arg));
+	return 0;
+}
+
+static int
+ui_sf_pull(void *arg, const char *model)
+{
+	ui_push(arg, ui_pull_new(arg, model));
+	return 0;
+}
+
+static int
+ui_sf_sessions(void *arg, const char *filter)
+{
+	struct ui *ui = arg;
+	struct store_session *s = NULL;
+	char *cause = NULL;
+
+	/* an exact id or title opens that session at once */
+	if (filter != NULL && ui->app->store != NULL && store_session_find(ui->app->store, filter, &s, NULL) == 0) {
+		char *id = xstrdup(s->id);
+
+		store_session_free(s);
+		if (chat_busy(ui->chat))
+			chat_stop(ui->chat);
+		if (chat_open(ui->chat, id, false, &cause) != 0) {
+			ui_error(ui, "%s", cause);
+			free(cause);
+			free(id);
+			return -1;
+		}
+		free(id);
+		ui_session_changed(ui);
+		return 0;
+	}
+	ui_push(ui, ui_sessions_new(ui, filter));
+	return 0;
+}
+
+static int
+ui_sf_help(void *arg)
+{
+	ui_push(arg, ui_help_new(arg));
+	return 0;
+}
+
+static int
+ui_sf_theme(void *arg, const char *name)
+{
+	struct ui *ui = arg;
+	char *cause = NULL;
+
+	if (name == NULL) {
+		size_t n;
+		char **v = ui_theme_names(&n);
+		struct buf b = { 0 };
+
+		buf_printf(&b, "theme: %s; available:", ui->theme.name ? ui->theme.name : "default");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&b, " %s", v[i]);
+		ui_sf_print(ui, b.data);
+		buf_free(&b);
+		ui_theme_names_free(v, n);
+		return 0;
+	}
+	if (ui_theme_load(&ui->theme, name, &cause) != 0) {
+		ui_error(ui, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	ui_theme_apply(&ui->theme);
+	clearok(curscr, TRUE);
+	ui_info(ui, "theme: %s", ui->theme.name);
+	return 0;
+}
+
+static int
+ui_sf_copy(void *arg, int block)
+{
+	return ui_copy(arg, block);
+}
+
+/* /attach FILE: an image for vision models, else a text document. */
+static int
+ui_sf_attach(void *arg, const char *path)
+{
+	struct ui *ui = arg;
+	struct config tmp;
+	char *one[1] = { (char *)path }, *text = xstrdup(""), *cause = NULL;
+	struct llm_image *imgs = NULL;
+	size_t n = 0;
+
+	memset(&tmp, 0, sizeof tmp);
+	tmp.images = one;
+	tmp.nimages = 1;
+	if (pipe_attachments(&tmp, &text, &imgs, &n, &cause) == 0 && n == 1) {
+		ui->imgs = xreallocarray(ui->imgs, ui->nimgs + 1, sizeof *ui->imgs);
+		ui->imgs[ui->nimgs++] = imgs[0];
+		free(imgs);
+		free(text);
+		ui_info(ui, "attached image %s to the next message", path);
+		return 0;
+	}
+	free(cause);
+	cause = NULL;
+	tmp.nimages = 0;
+	tmp.files = one;
+	tmp.nfiles = 1;
+	free(text);
+	text = xstrdup(ui->doc ? ui->doc : "");
+	if (pipe_attachments(&tmp, &text, &imgs, &n, &cause) != 0) {
+		ui_error(ui, "%s", cause);
+		free(cause);
+		free(text);
+		return -1;
+	}
+	free(ui->doc);
+	ui->doc = text;
+	ui_info(ui, "attached %s to the next message", path);
+	return 0;
+}
+
+static int
+ui_sf_quit(void *arg)
+{
+	((struct ui *)arg)->quit = true;
+	return 0;
+}
+
+static int
+ui_sf_send(void *arg)
+{
+	ui_started(arg);
+	return 0;
+}
+
+static void
+ui_sf_answer(struct ui *ui, bool yes, void *arg)
+{
+	(void)arg;
+	ui->ask_answered = true;
+	ui->ask_yes = yes;
+}
+
+/* A y/n the command waits for: run the loop until it is answered. */
+static bool
+ui_sf_confirm(void *arg, const char *question)
+{
+	struct ui *ui = arg;
+
+	ui->ask_answered = false;
+	ui_ask(ui, question, ui_sf_answer, NULL);
+	while (!ui->ask_answered && !ui->quit)
+		loop_run_once(ui->app->loop, -1);
+	return ui->ask_answered && ui->ask_yes;
+}
+
+static const struct slash_face ui_slash_face = {
+	ui_sf_print,
+	ui_sf_error,
+	ui_sf_models,
+	ui_sf_pull,
+	ui_sf_sessions,
+	ui_sf_help,
+	ui_sf_theme,
+	ui_sf_copy,
+	ui_sf_attach,
+	ui_sf_quit,
+	ui_sf_send,
+	ui_sf_confirm,
+};
 
 static void
 ui_slash(struct ui *ui, const char *line)
 {
 	ui_input_remember(ui->in, line);
 	ui_input_set(ui->in, "");
-	if (strcmp(line, "/quit") == 0 || strcmp(line, "/exit") == 0)
-		ui->quit = true;
-	else if (strcmp(line, "/help") == 0)
-		ui_push(ui, ui_help_new(ui));
-	else if (strcmp(line, "/models") == 0)
-		ui_push(ui, ui_picker_new(ui));
-	else if (strcmp(line, "/sessions") == 0)
-		ui_push(ui, ui_sessions_new(ui, NULL));
-	else if (strncmp(line, "/pull ", 6) == 0)
-		ui_push(ui, ui_pull_new(ui, line + 6));
-	else if (strcmp(line, "/retry") == 0)
-		ui_retry(ui);
-	else if (strncmp(line, "/copy", 5) == 0)
-		ui_copy(ui, atoi(line + 5));
-	else
-		ui_error(ui, "unknown command %s", line);
+	slash_run(ui->app, ui->chat, &ui_slash_face, ui, line);
+	ui_check_session(ui);
+	ui->dirty = true;
 }
 
 /* --- keys -------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "slash.h"
 #include "ui_curses.h"
 #include "ui_keys.h"
 #include "ui_theme.h"
@@ -63,6 +64,13 @@ ui_help_build(struct ui_help *h, int w)
 		free(left);
 	}
 	ui_lines_add_str(&h->rows, "", UI_ROLE_OVERLAY, w);
+	ui_lines_add_str(&h->rows, "Commands", UI_ROLE_HEADING | UI_ST_BOLD, w);
+	for (size_t i = 0; i < slash_count; i++) {
+		char *left = xasprintf("%s%s%s", slash_table[i].name, slash_table[i].args[0] ? " " : "", slash_table[i].args);
+
+		ui_help_row(&h->rows, left, slash_table[i].help, w, UI_ROLE_CODE);
+		free(left);
+	}
 	ui_lines_add_str(&h->rows, "", UI_ROLE_OVERLAY, w);
 	ui_lines_add_str(&h->rows, "Overlays", UI_ROLE_HEADING | UI_ST_BOLD, w);
 	ui_help_row(&h->rows, "models (C-p)", "type to filter; Enter uses the model; Tab details; Delete removes; Enter on a new name pulls it", w, UI_ROLE_CODE);
