@@ -70,6 +70,7 @@ struct ui {
 	bool curses;
 	int64_t last_paint;
 	int64_t frames;
+	int64_t paint_ns, loops; /* measured, for PARLEY_TUI_STATS */
 	int trans_h; /* transcript rows at the last paint */
 
 	struct loop_timer *spin_t, *msg_t, *store_t;
@@ -597,11 +598,15 @@ ui_prepare(void *arg)
 	struct ui *ui = arg;
 	int64_t since;
 
+	ui->loops++;
 	if (!ui->dirty || !ui->curses)
 		return -1;
 	since = util_now_ms() - ui->last_paint;
 	if (since >= UI_FRAME_MS) {
+		int64_t t0 = util_now_ns();
+
 		ui_paint(ui);
+		ui->paint_ns += util_now_ns() - t0;
 		return -1;
 	}
 	return (int)(UI_FRAME_MS - since);
@@ -1756,6 +1761,7 @@ ui_main(struct app *a)
 	free(ui.last_sent);
 	free(ui.sess_id);
 	if (getenv("PARLEY_TUI_STATS") != NULL)
-		fprintf(stderr, "parley: %lld frames painted\n", (long long)ui.frames);
+		fprintf(stderr, "parley: %lld frames painted in %.1f ms, %lld loop iterations\n", (long long)ui.frames,
+		    (double)ui.paint_ns / 1e6, (long long)ui.loops);
 	return 0;
 }

@@ -290,12 +290,14 @@ ui_chat_layout_msg(struct ui_chat *t, struct ui_chat_blk *b, const struct store_
 		                                                                                 : UI_ROLE_TEXT,
 		    "", t->width);
 	} else if (streaming) {
-		size_t stable = ui_md_stable(m->content, len);
+		size_t stable;
 
 		if (!same_text) {
 			ui_lines_clear(&b->body);
 			b->stable = 0;
 		}
+		/* the last boundary is outside any fence: scan on from there */
+		stable = b->stable + ui_md_stable(m->content + b->stable, len - b->stable);
 		if (stable > b->stable) {
 			/* the new finished blocks, rendered once */
 			if (b->stable > 0)
