@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "ui_theme.h"
+#include "slash.h"
 #include "util.h"
 
 #define UI_INPUT_HISTORY 1000
@@ -304,8 +305,11 @@ ui_input_remember(struct ui_input *in, const char *line)
 	in->hpos = in->hn;
 	free(in->stash);
 	in->stash = NULL;
+	/* Append, never rewrite: a REPL may be adding to the same file. An
+	 * unwritable history file must not stop the chat, so errors are
+	 * dropped. */
 	if (in->hist_path != NULL)
-		history(in->hist, &ev, H_SAVE, in->hist_path);
+		(void)slash_history_append(in->hist_path, line, NULL);
 }
 
 /* Start a new row of the layout with the continuation indent. */
