@@ -46,6 +46,7 @@
 #define HTTPD_DEFAULT_ADDR "127.0.0.1"
 #define HTTPD_DEFAULT_PORT "8002"
 #define HTTPD_BODY_MAX (8u << 20) /* 413 above this */
+#define HTTPD_DROP_MAX (64u << 20) /* a chunked body this far over is cut off */
 #define HTTPD_DEPTH_MAX 64 /* JSON nesting */
 #define HTTPD_HEADER_MEM (32u << 10) /* per-connection pool: request line and headers */
 #define HTTPD_OUT_MAX (8u << 20) /* unsent stream bytes before a reader is given up */
@@ -77,6 +78,7 @@ struct httpd_req {
 	int fd; /* watched while suspended */
 	bool aborted;
 	bool dispatched;
+	size_t dropped; /* body bytes past the cap */
 
 	bool streaming;
 	struct buf out; /* stream bytes not yet taken by MHD */
@@ -787,16 +789,23 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 	if (r->aborted)
 		return MHD_NO;
 	if (*upload_size > 0) {
-		if (!r->answered && r->body.len + *upload_size > HTTPD_BODY_MAX) {
-			/* no Content-Length said so (chunked upload) */
-			httpd_header(r, "Connection", "close");
-			httpd_fail(r, 413, NULL, NULL, "request_too_large", "request body is larger than %u MiB",
-			    HTTPD_BODY_MAX >> 20);
+		/* MHD cannot answer in the middle of an upload: a chunked body
+		 * over the cap is read and dropped, then refused; one far over
+		 * it is cut off */
+		if (r->dropped > 0 || r->body.len + *upload_size > HTTPD_BODY_MAX) {
+			r->dropped += *upload_size;
+			buf_free(&r->body);
+			*upload_size = 0;
+			return r->dropped > HTTPD_DROP_MAX ? MHD_NO : MHD_YES;
 		}
-		if (!r->answered)
-			buf_append(&r->body, upload, *upload_size);
+		buf_append(&r->body, upload, *upload_size);
 		*upload_size = 0;
-		return r->resp != NULL && !r->queued ? httpd_queue(r) : MHD_YES;
+		return MHD_YES;
+	}
+	if (r->dropped > 0 && !r->answered) {
+		httpd_header(r, "Connection", "close");
+		httpd_fail(r, 413, NULL, NULL, "request_too_large", "request body is larger than %u MiB",
+		    HTTPD_BODY_MAX >> 20);
 	}
 	if (!r->dispatched && !r->answered) {
 		r->dispatched = true;
