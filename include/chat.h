@@ -97,5 +97,11 @@ int64_t chat_elapsed_ms(const struct chat *c); /* of the last or running reply *
 int64_t chat_context_used(const struct chat *c);
 int64_t chat_context_size(const struct chat *c);
 size_t chat_trimmed(const struct chat *c);
+/* The model's own context length, learnt from the provider before the
+ * first turn: -1 asked but unknown, 0 not asked yet (*model names the model
+ * it belongs to). Telling a new chat what an earlier one learnt spares it
+ * the lookup (the listener makes a chat per request). */
+int64_t chat_model_context(const struct chat *c, const char **model);
+void chat_set_model_context(struct chat *c, const char *model, int64_t len);
 
 #endif

@@ -1039,6 +1039,21 @@ chat_context_size(const struct chat *c)
 	return c->ctx_size ? c->ctx_size : chat_context_window(c);
 }
 
+void
+chat_set_model_context(struct chat *c, const char *model, int64_t len)
+{
+	chat_set_str(&c->ctx_model, model);
+	c->ctx_model_len = len > 0 ? len : -1;
+}
+
+int64_t
+chat_model_context(const struct chat *c, const char **model)
+{
+	if (model != NULL)
+		*model = c->ctx_model;
+	return c->ctx_model != NULL ? c->ctx_model_len : 0;
+}
+
 size_t
 chat_trimmed(const struct chat *c)
 {
