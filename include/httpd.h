@@ -100,6 +100,10 @@ void httpd_models_cancel(struct httpd *h, struct httpd_models_wait *w);
 /* The default model for requests that name none: cfg->model, else a
  * loaded model, else the first listed. Allocated, NULL if none. */
 char *httpd_models_default(struct httpd *h, const struct prov_model_list *l);
+/* Context lengths chats learnt, by model, kept a minute: 0 unknown (not
+ * asked), -1 asked but the backend did not say. */
+int64_t httpd_models_context(struct httpd *h, const char *model);
+void httpd_models_learn_context(struct httpd *h, const char *model, int64_t len);
 /* Per-listener cache storage, owned by struct httpd. */
 struct httpd_models;
 struct httpd_models **httpd_models_slot(struct httpd *h);

@@ -301,8 +301,12 @@ static void
 httpd_chat_event(struct chat *ch, const struct llm_ev *ev, void *arg)
 {
 	struct httpd_chat *c = arg;
+	const char *model = NULL;
+	int64_t len;
 
 	(void)ch;
+	if (ev->type == LLM_EV_DONE && (len = chat_model_context(c->chat, &model)) != 0)
+		httpd_models_learn_context(c->h, model, len);
 	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
 		httpd_changed(c->h, chat_session_id(c->chat));
 	if (ev->type == LLM_EV_ERROR) {
@@ -433,7 +437,8 @@ httpd_chat_lookup(struct store *st, const char *system, const struct llm_msg *co
 	size_t nv = 0;
 	char *filter, *found = NULL;
 
-	if (n == 0 || strcmp(conv[0]->role, "user") != 0 || (filter = httpd_chat_opening(conv[0]->content)) == NULL)
+	/* a lone first message has no history to continue */
+	if (n < 2 || strcmp(conv[0]->role, "user") != 0 || (filter = httpd_chat_opening(conv[0]->content)) == NULL)
 		return NULL;
 	if (store_session_list(st, filter, HTTPD_CHAT_CANDIDATES, &v, &nv, NULL) != 0)
 		nv = 0;
@@ -442,7 +447,9 @@ httpd_chat_lookup(struct store *st, const char *system, const struct llm_msg *co
 		struct store_msg **m = NULL;
 		size_t nm = 0;
 
-		if (!util_streq(v[i]->system, system) || v[i]->nmessages == 0)
+		/* a transcript longer than the request cannot be its start
+		 * (the slack allows for failed replies, which are skipped) */
+		if (!util_streq(v[i]->system, system) || v[i]->nmessages == 0 || (size_t)v[i]->nmessages > 2 * n + 8)
 			continue;
 		if (store_messages(st, v[i]->id, &m, &nm, NULL) != 0)
 			continue;
@@ -509,8 +516,11 @@ static int
 httpd_chat_feed(struct httpd_chat *c, const struct llm_msg *const *conv, size_t n, size_t first)
 {
 	char *cause = NULL;
+	int64_t len = httpd_models_context(c->h, chat_model(c->chat));
 	int rc = 0;
 
+	if (len != 0)
+		chat_set_model_context(c->chat, chat_model(c->chat), len);
 	for (size_t i = first; rc == 0 && i + 1 < n; i++)
 		rc = chat_append_msg(c->chat, conv[i], &cause);
 	if (rc == 0) {

@@ -19,6 +19,8 @@
 #include "wire_openai.h"
 
 #define HTTPD_MODELS_TTL_MS 3000
+#define HTTPD_MODELS_CTX_TTL_MS 60000 /* a model reloaded with another window */
+#define HTTPD_MODELS_CTX_MAX 256
 
 struct httpd_models_wait {
 	httpd_models_cb cb;
@@ -36,6 +38,7 @@ struct httpd_models {
 	enum llm_err err; /* of the last fetch */
 	char *msg;
 	bool closing;
+	json_t *ctx; /* model -> [context length, when learnt (ms)] */
 };
 
 static struct httpd_models *
@@ -162,9 +165,35 @@ httpd_models_free(struct httpd *h)
 		free(w);
 	}
 	prov_model_list_free(m->list);
+	json_decref(m->ctx);
 	free(m->msg);
 	free(m);
 	*httpd_models_slot(h) = NULL;
+}
+
+int64_t
+httpd_models_context(struct httpd *h, const char *model)
+{
+	struct httpd_models *m = httpd_models_of(h);
+	json_t *e = json_object_get(m->ctx, model != NULL ? model : "");
+
+	if (e == NULL || util_now_ms() - json_integer_value(json_array_get(e, 1)) > HTTPD_MODELS_CTX_TTL_MS)
+		return 0;
+	return json_integer_value(json_array_get(e, 0));
+}
+
+void
+httpd_models_learn_context(struct httpd *h, const char *model, int64_t len)
+{
+	struct httpd_models *m = httpd_models_of(h);
+
+	if (model == NULL || len == 0)
+		return;
+	if (m->ctx == NULL || json_object_size(m->ctx) >= HTTPD_MODELS_CTX_MAX) {
+		json_decref(m->ctx);
+		m->ctx = json_object();
+	}
+	json_object_set_new(m->ctx, model, json_pack("[I, I]", (json_int_t)len, (json_int_t)util_now_ms()));
 }
 
 char *

@@ -331,20 +331,20 @@ expect_eq "no --cors: no preflight" "403" "$CODE"
 # --- a client that goes away; limits ----------------------------------------
 start_fake H ollama '{"models":'"$MODELS"',"chat":[{"hang":true},{"tokens":["t"],"repeat":100000,"delay_ms":5}]}' || exit 1
 PARLEY_SERVE_MAX_CONNECTIONS=3 PARLEY_SERVE_TIMEOUT=60 start_serve SH --provider ollama --base-url "$H_URL" --listen 127.0.0.1:0 || exit 1
-n_chat() { grep -c '"/api/chat"' "$H_LOG"; }
-state_of() { curl -s "$SH_URL/v1/sessions/$1" | jq -r '.messages[-1].state'; }
+chat_sent() { test "$(grep -c '"/api/chat"' "$H_LOG")" -ge "$1"; }
+ended() { test "$(curl -s "$SH_URL/v1/sessions/$1" | jq -r '.messages[-1].state')" = interrupted; }
 curl -sN "$SH_URL/v1/chat/completions" -H 'X-Session-Id: gone-1' -d "$(chat_body wait ',"stream":true')" >/dev/null &
 cpid=$!
-wait_for 10 test "$(n_chat)" -ge 1
+wait_for 10 chat_sent 1
 kill $cpid
 wait $cpid 2>/dev/null
-check "client gone while waiting: the reply ends interrupted" wait_for 10 test "$(state_of gone-1)" = interrupted
+check "client gone while waiting: the reply ends interrupted" wait_for 10 ended gone-1
 curl -sN "$SH_URL/v1/chat/completions" -H 'X-Session-Id: gone-2' -d "$(chat_body stream ',"stream":true')" >"$T_DIR/g2" &
 cpid=$!
 wait_for 10 grep -q '"content":"t"' "$T_DIR/g2"
 kill $cpid
 wait $cpid 2>/dev/null
-check "client gone mid-stream: the reply ends interrupted" wait_for 10 test "$(state_of gone-2)" = interrupted
+check "client gone mid-stream: the reply ends interrupted" wait_for 10 ended gone-2
 grown=$(curl -s "$SH_URL/v1/sessions/gone-2" | jq -r '.messages[-1].content|length')
 check "... keeping what arrived" test "$grown" -gt 0
 
@@ -353,11 +353,11 @@ for i in 1 2 3; do
 	exec {fd}<>"/dev/tcp/127.0.0.1/${SH_URL##*:}"
 	eval "held_$i=$fd"
 done
-wait_for 5 true
 req GET "$SH_URL/v1/sessions"
 expect_eq "over the connection cap: 503" '503 "too_many_connections"' "$CODE $(jq -c .error.code <<<"$BODY")"
 for i in 1 2 3; do eval "exec {held_$i}>&-"; done
-check "below the cap again: served" wait_for 10 test "$(curl -s -o /dev/null -w '%{http_code}' "$SH_URL/v1/sessions")" = 200
+served() { test "$(curl -s -o /dev/null -w '%{http_code}' "$SH_URL/v1/sessions")" = 200; }
+check "below the cap again: served" wait_for 10 served
 
 # idle and slow connections: closed after the idle timeout; others unaffected
 start_fake SL ollama '{"models":'"$MODELS"',"chat":{"hang":true}}' || exit 1
@@ -376,7 +376,7 @@ expect_eq "total timeout: 504" '504 "timeout"' "$CODE $(jq -c .error.code <<<"$B
 check "total timeout after about 2 s" test $(($(date +%s) - t0)) -le 6
 
 # --- 32 concurrent streams -------------------------------------------------
-start_fake C ollama '{"models":'"$MODELS"',"chat":{"tokens":["a","b","c","d","e","f","g","h"],"repeat":4,"delay_ms":10}}' || exit 1
+start_fake C ollama '{"models":'"$MODELS"',"chat":{"tokens":["a","b","c","d","e","f","g","h"],"repeat":2,"delay_ms":5}}' || exit 1
 start_serve SCC --provider ollama --base-url "$C_URL" --listen 127.0.0.1:0 || exit 1
 pids=()
 for i in $(seq 1 32); do
@@ -385,7 +385,7 @@ for i in $(seq 1 32); do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 good=0
-want=$(printf 'abcdefgh%.0s' 1 2 3 4)
+want=abcdefghabcdefgh
 for i in $(seq 1 32); do
 	if [ "$(sse_content <"$T_DIR/c$i")" = "$want" ] && [ "$(grep -v '^$' "$T_DIR/c$i" | tail -1)" = "data: [DONE]" ] &&
 		[ "$(grep -c '"finish_reason":"stop"' "$T_DIR/c$i")" = 1 ] && [ "$(grep -c '"choices":\[\]' "$T_DIR/c$i")" = 1 ]; then
@@ -395,9 +395,20 @@ done
 expect_eq "32 concurrent streams, each complete and correct" 32 "$good"
 expect_eq "32 sessions, one per client" 32 "$(curl -s "$SCC_URL/v1/sessions?limit=100" | jq '[.data[]|select(.title|startswith("client "))]|length')"
 
-# --- shutdown -----------------------------------------------------------------
-kill -TERM "$S_PID"
-wait "$S_PID"
-expect_eq "SIGTERM: clean exit" 0 "$?"
+# --- shutdown: every listener exits cleanly, the sanitizers silent ----------
+clean=0
+for n in S ST SE SD SK SKE SC SH SI SCC; do
+	pid_var="${n}_PID" err_var="${n}_ERR"
+	kill -TERM "${!pid_var}"
+	wait "${!pid_var}"
+	rc=$?
+	if [ "$rc" -eq 0 ] && ! grep -q -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error' "${!err_var}"; then
+		clean=$((clean + 1))
+	else
+		echo "# serve $n: status $rc"
+		grep -m5 -e 'Sanitizer' -e 'runtime error' -e '#[0-9] ' "${!err_var}" | sed 's/^/# /'
+	fi
+done
+expect_eq "SIGTERM: all 10 listeners exit 0 without sanitizer reports" 10 "$clean"
 
 done_testing
