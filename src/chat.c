@@ -660,15 +660,26 @@ chat_flush_reply(struct chat *c)
 {
 	char *cause = NULL;
 	char *tc = NULL;
+	int rc;
 
-	if (!chat_stored(c) || c->reply == NULL || c->reply->id == 0)
+	if (!chat_stored(c) || c->reply == NULL || c->sess == NULL)
 		return;
 	chat_sync_reply(c);
 	if (c->tool_calls != NULL) {
 		tc = json_dumps(c->tool_calls, JSON_COMPACT);
 		c->reply->tool_calls = tc;
 	}
-	if (store_msg_update(c->app->store, c->reply, &cause) != 0)
+	/* The reply is inserted by its first write, not as an empty row when
+	 * the turn starts: one transaction fewer for every reply, and nothing
+	 * of value is lost before then. */
+	if (c->reply->id == 0) {
+		int64_t created = c->reply->created;
+
+		rc = store_msg_add(c->app->store, c->reply, &cause);
+		c->reply->created = created;
+	} else
+		rc = store_msg_update(c->app->store, c->reply, &cause);
+	if (rc != 0)
 		chat_store_failed(c, cause);
 	c->reply->tool_calls = NULL;
 	free(tc);
@@ -882,8 +893,11 @@ chat_start(struct chat *c, char **cause)
 	c->reply = chat_msg_new("assistant", "");
 	c->reply->model = xstrdup(c->model);
 	c->reply->state = STORE_STREAMING;
+	c->reply->created = util_wall_ms();
+	if (c->sess != NULL)
+		c->reply->session = xstrdup(c->sess->id);
 	c->store_warned = false;
-	chat_record(c, c->reply);
+	chat_push(c, c->reply);
 	free(c->reply->content);
 	c->reply->content = NULL;
 	buf_reset(&c->content);
