@@ -520,6 +520,7 @@ config_ini_handler(void *user, const char *section, const char *name, const char
 			char *why = NULL;
 			const char *v = value;
 
+			rc = 0; /* a flag set to false applies nothing */
 			if (config_table[i].has_arg == no_argument && !config_bool(value))
 				v = "false";
 			if (config_table[i].has_arg == no_argument && config_table[i].key != K_HIDE_THINKING &&

@@ -321,6 +321,14 @@ test_bad_file(void **state)
 	assert_non_null(strstr(cause, "unknown setting 'colour'"));
 	free(cause);
 	config_free(&cfg);
+	/* A command-line-only flag set to false in the file applies nothing
+	 * (it used to crash the loader). */
+	write_config("new = no\npipe = off\ncontinue = false\n");
+	assert_int_equal(load(&cfg, &cause, NULL), 0);
+	assert_false(cfg.new_session);
+	assert_false(cfg.cont);
+	assert_int_equal(cfg.face, FACE_AUTO);
+	config_free(&cfg);
 	write_config("[options]\ntemperature = warm\n");
 	assert_int_equal(load(&cfg, &cause, NULL), -1);
 	assert_non_null(strstr(cause, "temperature"));
