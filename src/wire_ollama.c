@@ -335,7 +335,9 @@ wire_ollama_int(json_t *o, const char *key)
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
+	/* Counts and nanoseconds: a real no int64 can hold is junk (and
+	 * converting it would be undefined), so it counts as absent. */
+	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9e18)
 		return (int64_t)json_real_value(v);
 	return 0;
 }
