@@ -207,8 +207,9 @@ wire_openai_malformed(const char *data, size_t len, llm_ev_cb cb, void *arg)
 	char *msg;
 
 	if (!util_utf8_valid(data, show))
-		show = 0;
-	msg = xasprintf("malformed data from server: %.*s%s", (int)show, data, show < len ? "..." : "");
+		msg = xstrdup("malformed data from server: bytes that are not valid UTF-8");
+	else
+		msg = xasprintf("malformed data from server: %.*s%s", (int)show, data, show < len ? "..." : "");
 	wire_openai_fail(cb, arg, msg, strlen(msg));
 	free(msg);
 }

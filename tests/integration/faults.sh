@@ -63,14 +63,14 @@ start_fake U ollama '{"models":'"$M"',"chat":{"tokens":["one ","two ","three"],"
 OL "$U_URL" hi
 expect_eq "ollama invalid UTF-8: exit 5" 5 "$RC"
 expect_eq "ollama invalid UTF-8: text before it kept" "one two " "$OUT"
-expect_contains "ollama invalid UTF-8: says the line was bad" "$ERR" "malformed line"
+expect_contains "ollama invalid UTF-8: says what was wrong" "$ERR" "malformed line from server: bytes that are not valid UTF-8"
 
 bad_sse=$(printf '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m1","choices":[{"index":0,"delta":{"content":"\xed\xa0\x80"},"finish_reason":null}]}' | od -An -tx1 | tr -d ' \n')
 start_fake V openai '{"models":[{"name":"m1"}],"chat":{"tokens":["one ","two ","three"],"garbage_after":1,"garbage_hex":"'"$bad_sse"'"}}'
 OA "$V_URL" hi
 expect_eq "openai invalid UTF-8: exit 5" 5 "$RC"
 expect_eq "openai invalid UTF-8: text before it kept" "one " "$OUT"
-expect_contains "openai invalid UTF-8: says the data was bad" "$ERR" "malformed data"
+expect_contains "openai invalid UTF-8: says what was wrong" "$ERR" "malformed data from server: bytes that are not valid UTF-8"
 
 # --- one byte per read on the SSE path: escapes and characters split -------
 start_fake S openai '{"models":[{"name":"m1"}],"chat":{"tokens":["日本語 ","🎉 ","tab\there ","\u0001 ","<&> ","\"q\""],"chunk_bytes":1}}'
