@@ -12,6 +12,7 @@
 #include "config.h"
 #include "pipe.h"
 #include "repl.h"
+#include "ui.h"
 #include "util.h"
 
 static const struct {
@@ -36,6 +37,7 @@ static const struct {
 	int (*fn)(struct app *);
 } main_faces[] = {
 	{ FACE_PIPE, "pipe mode", pipe_main },
+	{ FACE_TUI, "full-screen chat", ui_main },
 	{ FACE_REPL, "line-mode chat", repl_main },
 };
 
