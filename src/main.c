@@ -28,6 +28,7 @@ static const struct {
 	{ "rm", cmd_rm },
 	{ "cp", cmd_cp },
 	{ "sessions", cmd_sessions },
+	{ "serve", cmd_serve },
 };
 
 /* The faces that run on the app; one line each. */

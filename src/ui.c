@@ -34,6 +34,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "httpd.h"
 #include "pipe.h"
 #include "slash.h"
 #include "ui_chat.h"
@@ -77,6 +78,8 @@ struct ui {
 	int spin;
 	int store_watchers;
 	int64_t data_version;
+	struct httpd *httpd; /* --listen */
+	bool ext_changed; /* the listener wrote to the store */
 
 	char *msg;
 	unsigned char msg_role;
@@ -639,7 +642,7 @@ ui_store_wanted(const struct ui *ui)
 {
 	if (ui->app->store == NULL)
 		return false;
-	return ui->store_watchers > 0 || (chat_session_id(ui->chat) != NULL && !chat_busy(ui->chat));
+	return ui->ext_changed || ui->store_watchers > 0 || (chat_session_id(ui->chat) != NULL && !chat_busy(ui->chat));
 }
 
 /* Another process wrote to the store: show it. */
@@ -653,10 +656,11 @@ ui_store_tick(void *arg)
 	if (!ui_store_wanted(ui))
 		return;
 	v = store_data_version(ui->app->store);
-	if (v != ui->data_version) {
+	if (v != ui->data_version || ui->ext_changed) {
 		char *cause = NULL;
 
 		ui->data_version = v;
+		ui->ext_changed = false;
 		if (chat_session_id(ui->chat) != NULL && !chat_busy(ui->chat)) {
 			if (chat_reload(ui->chat, &cause) != 0) {
 				ui_error(ui, "%s", cause);
@@ -676,6 +680,19 @@ ui_store_arm(struct ui *ui)
 {
 	if (ui->store_t == NULL && ui_store_wanted(ui))
 		ui->store_t = loop_timer_add(ui->app->loop, UI_STORE_POLL_MS, ui_store_tick, ui);
+}
+
+/* The listener in this process wrote to the store. Its writes share our
+ * connection, so data_version cannot show them; the next store tick (at
+ * most one per poll interval, however fast a reply grows) reloads. */
+static void
+ui_on_listener_change(const char *session, void *arg)
+{
+	struct ui *ui = arg;
+
+	(void)session;
+	ui->ext_changed = true;
+	ui_store_arm(ui);
 }
 
 /* --- the conversation -------------------------------------------------- */
@@ -1700,6 +1717,18 @@ ui_main(struct app *a)
 	ui.online = err == LLM_OK;
 	if (!cfg->no_save && app_open_store(a) != 0)
 		ui_chat_note(ui.tr, a->store_error, UI_ROLE_ERROR);
+	if (cfg->listen != NULL) {
+		char *why = NULL;
+
+		ui.httpd = httpd_new(a, cfg->listen, &why);
+		if (ui.httpd == NULL) {
+			ui_chat_note(ui.tr, why, UI_ROLE_ERROR);
+			free(why);
+		} else {
+			httpd_on_change(ui.httpd, ui_on_listener_change, &ui);
+			ui_info(&ui, "listener on http://%s", httpd_address(ui.httpd));
+		}
+	}
 	ui.chat = chat_new(a, "tui", !cfg->no_save, &hooks, &ui);
 	ui_setup_chat(&ui);
 	if (chat_session_id(ui.chat) != NULL)
@@ -1751,6 +1780,7 @@ ui_main(struct app *a)
 	loop_timer_cancel(a->loop, ui.spin_t);
 	loop_timer_cancel(a->loop, ui.msg_t);
 	loop_timer_cancel(a->loop, ui.store_t);
+	httpd_free(ui.httpd);
 	chat_free(ui.chat);
 	ui_chat_free(ui.tr);
 	ui_input_free(ui.in);

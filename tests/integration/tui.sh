@@ -192,4 +192,20 @@ second pasted line" "$(jq -r 'select(.path=="/api/chat") | .body.messages[-1].co
 end_tui "quit after the paste"
 : "$n_before"
 
+# --listen: the listener runs in the TUI's process; its conversations show
+# up in the sessions overlay as they happen.
+LPORT=$(free_port)
+start_tui "$OPTS -m llama3.2 --listen 127.0.0.1:$LPORT"
+expect_screen "--listen says where it listens" "listener on http://127.0.0.1:$LPORT"
+keys C-o
+expect_screen "the sessions overlay opens" "Sessions"
+reply=$(curl -s -m 20 "http://127.0.0.1:$LPORT/v1/chat/completions" -H 'content-type: application/json' \
+	-d '{"model":"llama3.2","messages":[{"role":"user","content":"over the wire"}]}' | jq -r '.choices[0].message.content')
+expect_contains "the listener answers beside the TUI" "$reply" "over the wire"
+expect_screen "its session appears live" "over the wire"
+keys Escape
+overlay_gone() { ! screen_has "filter:"; }
+check "Esc closes the overlay" wait_for 10 overlay_gone
+end_tui "quit with the listener running"
+
 done_testing
