@@ -77,7 +77,9 @@ void config_free(struct config *cfg);
  * empty host become loopback. Allocated. */
 char *config_ollama_host(const char *value);
 
-/* Strip trailing '/' and one trailing "/v1"; allocated. */
+/* Strip trailing '/' and one trailing "/v1", add http:// when there is no
+ * scheme; allocated. NULL when no scheme or no host is left (e.g. "", "/",
+ * "/v1", "http://"). */
 char *config_base_url(const char *url);
 
 /* Set one option from "key=value" (the -o syntax) into an options object;

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <ini.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -145,6 +146,7 @@ config_ollama_host(const char *value)
 	char *hostport, *host, *path, *out;
 	const char *port = "11434", *defport;
 	char *colon;
+	long portnum;
 
 	if (strstr(v, "://") != NULL) {
 		char *sep = strstr(v, "://");
@@ -180,15 +182,17 @@ config_ollama_host(const char *value)
 	} else
 		host = xstrdup(hostport);
 
-	/* A port that is not a number in range falls back to the default. */
+	/* A port that is not decimal digits in range falls back to the
+	 * default (strtol alone would let " 80", "+80" and "-0" through into
+	 * the URL); it is written back as a plain number ("0080" is 80). */
 	{
 		char *end;
-		long p;
 
 		errno = 0;
-		p = strtol(port, &end, 10);
-		if (errno != 0 || *end != '\0' || p < 0 || p > 65535 || port[0] == '\0')
-			port = defport;
+		portnum = strtol(port, &end, 10);
+		if (errno != 0 || *end != '\0' || portnum < 0 || portnum > 65535 || port[0] == '\0' ||
+		    strspn(port, "0123456789") != strlen(port))
+			portnum = strtol(defport, NULL, 10);
 	}
 	/* Listening on every address means dialling loopback. */
 	if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0) {
@@ -201,9 +205,9 @@ config_ollama_host(const char *value)
 	while (path[0] != '\0' && path[strlen(path) - 1] == '/')
 		path[strlen(path) - 1] = '\0';
 	if (strchr(host, ':') != NULL)
-		out = xasprintf("%s://[%s]:%s%s", scheme, host, port, path);
+		out = xasprintf("%s://[%s]:%ld%s", scheme, host, portnum, path);
 	else
-		out = xasprintf("%s://%s:%s%s", scheme, host, port, path);
+		out = xasprintf("%s://%s:%ld%s", scheme, host, portnum, path);
 	free(host);
 	free(path);
 	free(hostport);
@@ -214,22 +218,30 @@ config_ollama_host(const char *value)
 char *
 config_base_url(const char *url)
 {
-	char *u = config_trim(url);
-	size_t len = strlen(u);
+	char *u = config_trim(url), *with;
+	const char *sep = strstr(u, "://");
+	size_t len, min;
 
-	while (len > 0 && u[len - 1] == '/')
+	if (sep == NULL) {
+		with = xasprintf("http://%s", u);
+		free(u);
+		u = with;
+		sep = u + 4;
+	}
+	/* Trailing slashes and /v1 come off the path, never off the "//". */
+	min = (size_t)(sep - u) + 3;
+	len = strlen(u);
+	while (len > min && u[len - 1] == '/')
 		u[--len] = '\0';
-	if (len >= 3 && strcmp(u + len - 3, "/v1") == 0) {
+	if (len >= min + 3 && strcmp(u + len - 3, "/v1") == 0) {
 		len -= 3;
 		u[len] = '\0';
 	}
-	while (len > 0 && u[len - 1] == '/')
+	while (len > min && u[len - 1] == '/')
 		u[--len] = '\0';
-	if (strstr(u, "://") == NULL) {
-		char *with = xasprintf("http://%s", u);
-
-		free(u);
-		return with;
+	if (sep == u || len == min || u[min] == '/') {
+		free(u); /* no scheme or no host: nothing to dial */
+		return NULL;
 	}
 	return u;
 }
@@ -259,12 +271,17 @@ config_set_option(json_t *options, const char *kv, char **cause)
 		free(key);
 		key = xstrdup("max_tokens");
 	}
+	if (!util_utf8_valid(val, strlen(val))) {
+		/* JSON cannot carry it: it would be dropped without a word */
+		rc = util_fail(cause, "option %s: the value is not valid UTF-8", key);
+		goto out;
+	}
 	errno = 0;
 	switch (config_option_names[i].type) {
 	case 'f': {
 		double d = strtod(val, &end);
 
-		if (errno != 0 || end == val || *end != '\0') {
+		if (errno != 0 || end == val || *end != '\0' || !isfinite(d)) {
 			rc = util_fail(cause, "option %s needs a number, not '%s'", key, val);
 			goto out;
 		}
@@ -385,12 +402,17 @@ config_apply(struct config *cfg, int key, const char *v, bool from_file, char **
 			v = "openai";
 		config_set_str(&cfg->provider, v);
 		break;
-	case K_BASE_URL:
+	case K_BASE_URL: {
+		char *url = config_base_url(v);
+
+		if (url == NULL)
+			return util_fail(cause, "base URL '%s' names no host (e.g. http://127.0.0.1:8080)", v);
 		free(cfg->base_url);
-		cfg->base_url = config_base_url(v);
+		cfg->base_url = url;
 		cfg->base_url_named = true;
 		cfg->base_url_flag = !from_file;
 		break;
+	}
 	case K_API_KEY:
 		config_set_str(&cfg->api_key, v);
 		break;
@@ -520,6 +542,7 @@ config_ini_handler(void *user, const char *section, const char *name, const char
 			char *why = NULL;
 			const char *v = value;
 
+			rc = 0; /* a flag set to false applies nothing */
 			if (config_table[i].has_arg == no_argument && !config_bool(value))
 				v = "false";
 			if (config_table[i].has_arg == no_argument && config_table[i].key != K_HIDE_THINKING &&
@@ -597,6 +620,17 @@ config_env(struct config *cfg)
 	}
 }
 
+/* A base URL from the environment; one that names no host is ignored. */
+static char *
+config_env_url(const char *var, const char *value)
+{
+	char *url = config_base_url(value);
+
+	if (url == NULL)
+		fprintf(stderr, "parley: ignoring %s: '%s' names no host\n", var, value);
+	return url;
+}
+
 /* The backend address and model from the provider-specific variables. The
  * provider decides which apply; with none named, the variables that are set
  * pick it (OLLAMA_* first). */
@@ -628,13 +662,13 @@ config_env_backend(struct config *cfg)
 		return;
 	if (strcmp(p, "ollama") == 0) {
 		if (ob != NULL)
-			url = config_base_url(ob);
+			url = config_env_url("OLLAMA_BASE_URL", ob);
 		else if (oh != NULL)
 			url = config_ollama_host(oh);
 	} else if (strcmp(p, "lm-studio") == 0 && lb != NULL)
-		url = config_base_url(lb);
+		url = config_env_url("LM_STUDIO_BASE_URL", lb);
 	else if (strcmp(p, "openai") == 0 && pb != NULL)
-		url = config_base_url(pb);
+		url = config_env_url("OPENAI_BASE_URL", pb);
 	if (url != NULL) {
 		free(cfg->base_url);
 		cfg->base_url = url;

@@ -18,21 +18,24 @@
 
 /* --- errors ----------------------------------------------------------- */
 
-/* An HTTP error response as an llm_err and message. 404 is "model not
- * found" whatever the text says (protocols.md 1.2). */
+/* An HTTP error response as an llm_err and message. A 404 with an
+ * {"error":...} body is "model not found" whatever the text says
+ * (protocols.md 1.2); a 404 without one ("404 page not found", text/plain)
+ * is a path the server does not have: a wrong base URL. */
 static enum llm_err
 ollama_http_error(struct prov *p, const char *model, long status, const char *body, size_t len, char **msg)
 {
 	char *text = wire_ollama_error(body, len);
 
-	if (status == 404 && model != NULL) {
+	if (status == 404 && model != NULL && text != NULL) {
 		*msg = prov_not_found_msg(p, model);
 		free(text);
 		return LLM_ERR_NOT_FOUND;
 	}
 	if (text == NULL)
 		text = prov_body_excerpt(body, len);
-	*msg = xasprintf("Ollama at %s answered %ld: %s", p->base_url, status, text);
+	*msg = xasprintf("Ollama at %s answered %ld: %s%s", p->base_url, status, text,
+	    status == 404 ? " (is the base URL right?)" : "");
 	free(text);
 	return LLM_ERR_BACKEND;
 }

@@ -30,7 +30,9 @@ openai_http_error(struct prov *p, const char *model, long status, const char *bo
 	char *code = NULL, *text = wire_openai_error(body, len, &code);
 	enum llm_err err = LLM_ERR_BACKEND;
 
-	if (model != NULL && (status == 404 || util_streq(code, "model_not_found") || (text != NULL && strstr(text, "No models loaded") != NULL))) {
+	/* A 404 without a JSON error body is a path the server lacks, not a
+	 * missing model. */
+	if (model != NULL && ((status == 404 && text != NULL) || util_streq(code, "model_not_found") || (text != NULL && strstr(text, "No models loaded") != NULL))) {
 		*msg = prov_not_found_msg(p, model);
 		if (text != NULL && status != 404) {
 			char *full = xasprintf("%s (server said: %s)", *msg, text);
@@ -43,7 +45,8 @@ openai_http_error(struct prov *p, const char *model, long status, const char *bo
 		if (text == NULL)
 			text = prov_body_excerpt(body, len);
 		*msg = xasprintf("%s answered %ld: %s%s", p->base_url, status, text,
-		    status == 401 ? " (check --api-key)" : "");
+		    status == 401 ? " (check --api-key)" : status == 404 ? " (is the base URL right?)"
+		                                                         : "");
 	}
 	free(text);
 	free(code);

@@ -248,8 +248,9 @@ wire_ollama_malformed(const char *line, size_t len, llm_ev_cb cb, void *arg)
 
 	show = util_utf8_complete(line, show);
 	if (!util_utf8_valid(line, show))
-		show = 0;
-	msg = xasprintf("malformed line from server: %.*s%s", (int)show, line, show < len ? "..." : "");
+		msg = xstrdup("malformed line from server: bytes that are not valid UTF-8");
+	else
+		msg = xasprintf("malformed line from server: %.*s%s", (int)show, line, show < len ? "..." : "");
 	wire_ollama_fail(cb, arg, msg, strlen(msg));
 	free(msg);
 }
@@ -335,7 +336,9 @@ wire_ollama_int(json_t *o, const char *key)
 
 	if (json_is_integer(v))
 		return json_integer_value(v);
-	if (json_is_real(v))
+	/* Counts and nanoseconds: a real no int64 can hold is junk (and
+	 * converting it would be undefined), so it counts as absent. */
+	if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9e18)
 		return (int64_t)json_real_value(v);
 	return 0;
 }
@@ -417,8 +420,9 @@ wire_ollama_pull_line(const char *line, size_t len, wire_pull_cb cb, void *arg)
 		size_t show = util_utf8_complete(line, len > 120 ? 120 : len);
 
 		if (!util_utf8_valid(line, show))
-			show = 0;
-		msg = xasprintf("malformed line from server: %.*s%s", (int)show, line, show < len ? "..." : "");
+			msg = xstrdup("malformed line from server: bytes that are not valid UTF-8");
+		else
+			msg = xasprintf("malformed line from server: %.*s%s", (int)show, line, show < len ? "..." : "");
 		ev.error = msg;
 		ev.status = "";
 		cb(&ev, arg);

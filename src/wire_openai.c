@@ -207,8 +207,9 @@ wire_openai_malformed(const char *data, size_t len, llm_ev_cb cb, void *arg)
 	char *msg;
 
 	if (!util_utf8_valid(data, show))
-		show = 0;
-	msg = xasprintf("malformed data from server: %.*s%s", (int)show, data, show < len ? "..." : "");
+		msg = xstrdup("malformed data from server: bytes that are not valid UTF-8");
+	else
+		msg = xasprintf("malformed data from server: %.*s%s", (int)show, data, show < len ? "..." : "");
 	wire_openai_fail(cb, arg, msg, strlen(msg));
 	free(msg);
 }
@@ -302,6 +303,15 @@ wire_openai_fragments(struct wire_openai *w, json_t *calls, bool whole)
 	}
 }
 
+/* Milliseconds from llama-server's timings as nanoseconds; a value out of
+ * any sane range (over 30 years, negative) is junk and counts as absent,
+ * which also keeps the converted values and their sum within int64. */
+static int64_t
+wire_openai_ms_ns(double ms)
+{
+	return ms >= 0 && ms < 1e12 ? (int64_t)(ms * 1e6) : 0;
+}
+
 static void
 wire_openai_usage(struct wire_openai *w, json_t *o)
 {
@@ -327,9 +337,9 @@ wire_openai_usage(struct wire_openai *w, json_t *o)
 				w->stats.reply_tokens = json_integer_value(v);
 		}
 		if (json_is_number(v = json_object_get(t, "prompt_ms")))
-			w->stats.prompt_ns = (int64_t)(json_number_value(v) * 1e6);
+			w->stats.prompt_ns = wire_openai_ms_ns(json_number_value(v));
 		if (json_is_number(v = json_object_get(t, "predicted_ms")))
-			w->stats.eval_ns = (int64_t)(json_number_value(v) * 1e6);
+			w->stats.eval_ns = wire_openai_ms_ns(json_number_value(v));
 		w->stats.total_ns = w->stats.prompt_ns + w->stats.eval_ns;
 	}
 }

@@ -55,12 +55,14 @@ struct fake_pace {
 	int delay_ms; /* between units (lines/events) */
 	int first_byte_delay_ms;
 	int chunk_bytes; /* 0: a write per unit; N: N-byte writes */
+	int drip_ms; /* pause before every write but the first */
 	int ping_every; /* SSE: ": ping" after every N units */
 	long error_after; /* -1: off; after N pieces send the error unit, end */
 	long drop_after; /* -1: off; after N pieces half a unit, then close */
 	long garbage_after; /* -1: off; after N pieces a line of junk bytes */
 	bool hang; /* headers, then nothing until the client goes */
 	const char *error; /* text of the mid-stream error */
+	const char *garbage_hex; /* the junk line as hex; NULL: the default */
 };
 
 /* A unit source for the streaming engine. */

@@ -2,8 +2,9 @@
  * fake_stream.c: paced response bodies for fakellm. A generator hands out
  * units (an NDJSON line, an SSE event) one at a time; the MHD content reader
  * here turns them into writes, and on the way injects what the scenario asks
- * for: delays between units, N-byte writes, SSE pings, an error unit, a line
- * of junk bytes, a connection dropped halfway through a unit, or a hang.
+ * for: delays between units, N-byte writes (paced or not), SSE pings, an
+ * error unit, a line of junk bytes, a connection dropped halfway through a
+ * unit, or a hang.
  *
  * Units are made only when MHD has room for them, so a reply of 200000
  * tokens never sits in memory: with no delay and no byte cutting, each call
@@ -24,6 +25,7 @@ struct stream {
 	long pieces; /* piece units made */
 	long units; /* units made, pings excluded */
 	long since_ping;
+	long writes; /* non-empty writes so far */
 	bool garbage_done;
 	bool ended; /* nothing more to make */
 	bool drop; /* close without ending the body once out is written */
@@ -34,6 +36,22 @@ struct one {
 	char *body;
 	bool done;
 };
+
+/* The scenario's junk line: hex pairs to bytes (a bad pair ends it). */
+static void
+put_hex(struct buf *out, const char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	const char *hi, *lo;
+
+	for (; hex[0] != '\0' && hex[1] != '\0'; hex += 2) {
+		hi = strchr(digits, hex[0] | 0x20);
+		lo = strchr(digits, hex[1] | 0x20);
+		if (hi == NULL || lo == NULL)
+			break;
+		buf_putc(out, (char)((hi - digits) << 4 | (lo - digits)));
+	}
+}
 
 static void
 make_unit(struct stream *s)
@@ -55,9 +73,12 @@ make_unit(struct stream *s)
 	if (p->garbage_after >= 0 && s->pieces >= p->garbage_after && !s->garbage_done) {
 		s->garbage_done = true;
 		if (s->gen.sse)
-			buf_puts(&s->out, "data: \xff\xfe{garbage\x80\n\n");
+			buf_puts(&s->out, "data: ");
+		if (p->garbage_hex != NULL)
+			put_hex(&s->out, p->garbage_hex);
 		else
-			buf_puts(&s->out, "\xff\xfe{garbage\x80\n");
+			buf_puts(&s->out, "\xff\xfe{garbage\x80");
+		buf_puts(&s->out, s->gen.sse ? "\n\n" : "\n");
 		return;
 	}
 	if (p->drop_after >= 0 && s->pieces >= p->drop_after) {
@@ -112,6 +133,9 @@ stream_read(void *cls, uint64_t pos, char *dst, size_t max)
 			return 0;
 		return s->drop ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
 	}
+	if (s->pace.drip_ms > 0 && s->writes > 0 && !fake_sleep(s->conn, s->pace.drip_ms))
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	s->writes++;
 	n = s->out.len < want ? s->out.len : want;
 	memcpy(dst, s->out.data, n);
 	buf_consume(&s->out, n);

@@ -38,9 +38,10 @@
  *   "publisher", "owned_by"}
  * REPLY: {"thinking":[...], "tokens":[...], "repeat":1, "echo":false,
  *   "tool_calls":[{"id","name","arguments":{...}}], "delay_ms":0,
- *   "first_byte_delay_ms":0, "chunk_bytes":0, "status":200, "error":null,
- *   "error_raw":null, "error_type", "error_code", "retry_after",
- *   "error_after":-1, "drop_after":-1, "garbage_after":-1, "hang":false,
+ *   "first_byte_delay_ms":0, "chunk_bytes":0, "drip_ms":0, "status":200,
+ *   "error":null, "error_raw":null, "error_type", "error_code", "retry_after",
+ *   "error_after":-1, "drop_after":-1, "garbage_after":-1, "garbage_hex":null,
+ *   "hang":false,
  *   "usage":true, "prompt_tokens":14, "reply_tokens":null,
  *   "done_reason":"stop", "ping_every":0}
  * PULL: {"layers":[{"digest":"sha256:<64hex>","total":N,"cached":false}],
@@ -175,12 +176,14 @@ fake_pace_parse(const json_t *obj, struct fake_pace *p)
 	p->delay_ms = (int)fake_int(obj, "delay_ms", 0);
 	p->first_byte_delay_ms = (int)fake_int(obj, "first_byte_delay_ms", 0);
 	p->chunk_bytes = (int)fake_int(obj, "chunk_bytes", 0);
+	p->drip_ms = (int)fake_int(obj, "drip_ms", 0);
 	p->ping_every = (int)fake_int(obj, "ping_every", 0);
 	p->error_after = fake_int(obj, "error_after", -1);
 	p->drop_after = fake_int(obj, "drop_after", -1);
 	p->garbage_after = fake_int(obj, "garbage_after", -1);
 	p->hang = fake_bool(obj, "hang", false);
 	p->error = fake_str(obj, "error", NULL);
+	p->garbage_hex = fake_str(obj, "garbage_hex", NULL);
 }
 
 /* Models. */

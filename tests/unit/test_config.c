@@ -47,6 +47,12 @@ test_ollama_host(void **state)
 		{ "\"1.2.3.4\"", "http://1.2.3.4:11434" },
 		{ "'1.2.3.4'", "http://1.2.3.4:11434" },
 		{ "http://0.0.0.0:1234", "http://127.0.0.1:1234" },
+		/* only decimal digits make a port (found by fuzzing) */
+		{ "h: 80", "http://h:11434" },
+		{ "h:+80", "http://h:11434" },
+		{ "h:-0", "http://h:11434" },
+		{ "h:0080", "http://h:80" },
+		{ "h:0000000000000000", "http://h:0" },
 	};
 
 	(void)state;
@@ -71,7 +77,11 @@ test_base_url(void **state)
 		{ "http://h:8080/api/v1", "http://h:8080/api" },
 		{ "localhost:8080", "http://localhost:8080" },
 		{ "https://h/x/v1", "https://h/x" },
+		{ "http://v1", "http://v1" },
+		{ "h//", "http://h" },
 	};
+	/* nothing to dial: no host or no scheme (found by fuzzing) */
+	static const char *const none[] = { "", "  ", "/", "/v1", "//", "http://", "https:///", "https:///x", "://h" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -79,6 +89,12 @@ test_base_url(void **state)
 
 		assert_string_equal(got, cases[i].want);
 		free(got);
+	}
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+		char *got = config_base_url(none[i]);
+
+		if (got != NULL)
+			fail_msg("base URL \"%s\": want none, got %s", none[i], got);
 	}
 }
 
@@ -114,6 +130,21 @@ test_options(void **state)
 	free(cause);
 	assert_int_equal(config_set_option(o, "temperature", &cause), -1);
 	free(cause);
+	/* values JSON cannot hold are refused, not dropped (found by fuzzing) */
+	json_object_clear(o);
+	assert_int_equal(config_set_option(o, "temperature=nan", &cause), -1);
+	free(cause);
+	assert_int_equal(config_set_option(o, "top_p=inf", &cause), -1);
+	free(cause);
+	assert_int_equal(config_set_option(o, "keep_alive=-\x8a"
+	                                      "1",
+	                     &cause),
+	    -1);
+	assert_non_null(strstr(cause, "UTF-8"));
+	free(cause);
+	assert_int_equal(config_set_option(o, "stop=\xff", &cause), -1);
+	free(cause);
+	assert_int_equal(json_object_size(o), 0);
 	json_decref(o);
 }
 
@@ -291,6 +322,17 @@ test_arguments(void **state)
 	assert_string_equal(cfg.args[0], "-v");
 	config_free(&cfg);
 
+	/* an address with no host is a usage error, not a request to "http://" */
+	assert_int_equal(load(&cfg, &cause, "--base-url", "", NULL), -1);
+	assert_non_null(strstr(cause, "no host"));
+	free(cause);
+	config_free(&cfg);
+	setenv("OPENAI_BASE_URL", "/", 1);
+	assert_int_equal(load(&cfg, &cause, "--provider", "openai", NULL), 0);
+	assert_null(cfg.base_url);
+	config_free(&cfg);
+	clear_env();
+
 	assert_int_equal(load(&cfg, &cause, "--bogus", NULL), -1);
 	assert_non_null(strstr(cause, "--bogus"));
 	free(cause);
@@ -320,6 +362,14 @@ test_bad_file(void **state)
 	assert_int_equal(load(&cfg, &cause, NULL), -1);
 	assert_non_null(strstr(cause, "unknown setting 'colour'"));
 	free(cause);
+	config_free(&cfg);
+	/* A command-line-only flag set to false in the file applies nothing
+	 * (it used to crash the loader). */
+	write_config("new = no\npipe = off\ncontinue = false\n");
+	assert_int_equal(load(&cfg, &cause, NULL), 0);
+	assert_false(cfg.new_session);
+	assert_false(cfg.cont);
+	assert_int_equal(cfg.face, FACE_AUTO);
 	config_free(&cfg);
 	write_config("[options]\ntemperature = warm\n");
 	assert_int_equal(load(&cfg, &cause, NULL), -1);
