@@ -69,21 +69,31 @@ $(LIB): $(OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(OUT)/%.o: src/%.c
+# Rebuild everything when the compiler flags (PREFIX included, through
+# PARLEY_DATADIR) differ from the last build in this tree.
+$(OUT)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(VERSION)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(VERSION)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(OUT)/%.o: src/%.c $(OUT)/.flags
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -DPARLEY_VERSION='"$(VERSION)"' -c -o $@ $<
 
-$(OUT)/tests/%.o: tests/unit/%.c
+$(OUT)/tests/%.o: tests/unit/%.c $(OUT)/.flags
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
-$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB)
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(OUT)/tests/tcase.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-$(OUT)/tests/fakes/%.o: tests/fakes/%.c
+$(OUT)/tests/fakes/%.o: tests/fakes/%.c $(OUT)/.flags
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<

@@ -108,6 +108,19 @@ enum llm_err prov_net_error(const struct prov *p, enum net_result res, const cha
 /* "model 'x' not found; pull it with `parley pull x`" and the like. */
 char *prov_not_found_msg(const struct prov *p, const char *model);
 
+/* Where a chat's events go: the caller's callback, which sees exactly one
+ * DONE or ERROR and nothing after it. prov_sink_event is an llm_ev_cb whose
+ * arg is the sink. */
+struct prov_sink {
+	llm_ev_cb cb;
+	void *arg;
+	bool finished;
+};
+void prov_sink_event(const struct llm_ev *ev, void *sink);
+void prov_sink_error(struct prov_sink *s, enum llm_err err, const char *msg);
+/* The start of a body that is not a recognised error, for messages. */
+char *prov_body_excerpt(const char *body, size_t len);
+
 extern const struct prov_ops prov_ollama_ops;
 extern const struct prov_ops prov_openai_ops;
 

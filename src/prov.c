@@ -162,6 +162,38 @@ prov_not_found_msg(const struct prov *p, const char *model)
 	return xasprintf("model '%s' not found at %s; see `parley models` for what the server offers", model, p->base_url);
 }
 
+void
+prov_sink_event(const struct llm_ev *ev, void *arg)
+{
+	struct prov_sink *s = arg;
+
+	if (s->finished)
+		return;
+	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
+		s->finished = true;
+	s->cb(ev, s->arg);
+}
+
+void
+prov_sink_error(struct prov_sink *s, enum llm_err err, const char *msg)
+{
+	struct llm_ev ev = { 0 };
+
+	ev.type = LLM_EV_ERROR;
+	ev.err = err;
+	ev.text = msg;
+	ev.len = strlen(msg);
+	prov_sink_event(&ev, s);
+}
+
+char *
+prov_body_excerpt(const char *body, size_t len)
+{
+	size_t n = util_utf8_complete(body, len > 200 ? 200 : len);
+
+	return n > 0 && util_utf8_valid(body, n) ? xstrndup(body, n) : xstrdup("no details");
+}
+
 static void
 prov_http_status(long status, const char *ctype, void *arg)
 {

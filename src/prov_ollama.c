@@ -30,12 +30,8 @@ ollama_http_error(struct prov *p, const char *model, long status, const char *bo
 		free(text);
 		return LLM_ERR_NOT_FOUND;
 	}
-	if (text == NULL) {
-		/* not a JSON error: show the start of whatever came */
-		size_t n = len > 200 ? 200 : len;
-
-		text = util_utf8_valid(body, n) && n > 0 ? xstrndup(body, n) : xstrdup("no details");
-	}
+	if (text == NULL)
+		text = prov_body_excerpt(body, len);
 	*msg = xasprintf("Ollama at %s answered %ld: %s", p->base_url, status, text);
 	free(text);
 	return LLM_ERR_BACKEND;
@@ -367,44 +363,18 @@ ollama_pull(struct prov *p, const char *model, prov_pull_cb progress, prov_done_
 struct ollama_chat {
 	struct prov *p;
 	char *model;
-	llm_ev_cb cb;
-	void *arg;
+	struct prov_sink sink;
 	struct ndjson *nd;
 	bool stream;
-	bool finished; /* DONE or ERROR delivered */
 };
-
-static void
-ollama_chat_ev(const struct llm_ev *ev, void *arg)
-{
-	struct ollama_chat *c = arg;
-
-	if (c->finished)
-		return;
-	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
-		c->finished = true;
-	c->cb(ev, c->arg);
-}
-
-static void
-ollama_chat_error(struct ollama_chat *c, enum llm_err err, const char *msg)
-{
-	struct llm_ev ev = { 0 };
-
-	ev.type = LLM_EV_ERROR;
-	ev.err = err;
-	ev.text = msg;
-	ev.len = strlen(msg);
-	ollama_chat_ev(&ev, c);
-}
 
 static int
 ollama_chat_line(const char *line, size_t len, void *arg)
 {
 	struct ollama_chat *c = arg;
 
-	wire_ollama_chat_line(line, len, ollama_chat_ev, c);
-	return c->finished ? 1 : 0;
+	wire_ollama_chat_line(line, len, prov_sink_event, &c->sink);
+	return c->sink.finished ? 1 : 0;
 }
 
 static int
@@ -419,11 +389,11 @@ ollama_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg)
 		char *m = xasprintf("Ollama at %s sent a line longer than %u MiB; stopped reading",
 		    c->p->base_url, NDJSON_DEFAULT_CAP >> 20);
 
-		ollama_chat_error(c, LLM_ERR_BACKEND, m);
+		prov_sink_error(&c->sink, LLM_ERR_BACKEND, m);
 		free(m);
 	}
 	/* after DONE the server only closes the stream: stop reading */
-	return c->finished;
+	return c->sink.finished;
 }
 
 static void
@@ -434,21 +404,21 @@ ollama_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 	char *m = NULL;
 
 	(void)r;
-	if (!c->finished) {
+	if (!c->sink.finished) {
 		if (err == LLM_OK && status >= 400) {
 			err = ollama_http_error(c->p, c->model, status, body, len, &m);
-			ollama_chat_error(c, err, m);
+			prov_sink_error(&c->sink, err, m);
 		} else if (err == LLM_OK && !c->stream) {
-			if (wire_ollama_chat_body(body, len, ollama_chat_ev, c) == 0 && !c->finished)
-				ollama_chat_error(c, LLM_ERR_BACKEND, "the reply ended without its final message");
+			if (wire_ollama_chat_body(body, len, prov_sink_event, &c->sink) == 0 && !c->sink.finished)
+				prov_sink_error(&c->sink, LLM_ERR_BACKEND, "the reply ended without its final message");
 		} else if (err == LLM_OK) {
 			ndjson_finish(c->nd, ollama_chat_line, c);
-			if (!c->finished) {
+			if (!c->sink.finished) {
 				m = xasprintf("the stream from Ollama at %s ended before the reply was complete", c->p->base_url);
-				ollama_chat_error(c, LLM_ERR_BACKEND, m);
+				prov_sink_error(&c->sink, LLM_ERR_BACKEND, m);
 			}
 		} else
-			ollama_chat_error(c, err, msg);
+			prov_sink_error(&c->sink, err, msg);
 	}
 	free(m);
 	ndjson_free(c->nd);
@@ -466,8 +436,8 @@ ollama_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 
 	c->p = p;
 	c->model = xstrdup(req->model ? req->model : "");
-	c->cb = cb;
-	c->arg = arg;
+	c->sink.cb = cb;
+	c->sink.arg = arg;
 	c->stream = req->stream;
 	c->nd = ndjson_new(NDJSON_DEFAULT_CAP);
 	return prov_http(p, "POST", "/api/chat", wire_ollama_chat_request(req), req->stream ? &streamed : &whole, c);

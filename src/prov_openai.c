@@ -40,11 +40,8 @@ openai_http_error(struct prov *p, const char *model, long status, const char *bo
 		}
 		err = LLM_ERR_NOT_FOUND;
 	} else {
-		if (text == NULL) {
-			size_t n = len > 200 ? 200 : len;
-
-			text = n > 0 && util_utf8_valid(body, n) ? xstrndup(body, n) : xstrdup("no details");
-		}
+		if (text == NULL)
+			text = prov_body_excerpt(body, len);
 		*msg = xasprintf("%s answered %ld: %s%s", p->base_url, status, text,
 		    status == 401 ? " (check --api-key)" : "");
 	}
@@ -329,38 +326,12 @@ openai_ping(struct prov *p, prov_done_cb cb, void *arg)
 struct openai_chat {
 	struct prov *p;
 	char *model;
-	llm_ev_cb cb;
-	void *arg;
+	struct prov_sink sink;
 	struct sse *sse;
 	struct wire_openai *w;
 	bool stream;
 	bool saw_done;
-	bool finished;
 };
-
-static void
-openai_chat_ev(const struct llm_ev *ev, void *arg)
-{
-	struct openai_chat *c = arg;
-
-	if (c->finished)
-		return;
-	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
-		c->finished = true;
-	c->cb(ev, c->arg);
-}
-
-static void
-openai_chat_error(struct openai_chat *c, enum llm_err err, const char *msg)
-{
-	struct llm_ev ev = { 0 };
-
-	ev.type = LLM_EV_ERROR;
-	ev.err = err;
-	ev.text = msg;
-	ev.len = strlen(msg);
-	openai_chat_ev(&ev, c);
-}
 
 static int
 openai_chat_event(const struct sse_event *e, void *arg)
@@ -370,13 +341,13 @@ openai_chat_event(const struct sse_event *e, void *arg)
 
 	if (strcmp(e->type, "message") != 0 && strcmp(e->type, "error") != 0)
 		return 0;
-	rc = wire_openai_chunk(c->w, e->data, e->data_len, openai_chat_ev, c);
+	rc = wire_openai_chunk(c->w, e->data, e->data_len, prov_sink_event, &c->sink);
 	if (rc == 1) {
 		c->saw_done = true;
-		wire_openai_finish(c->w, true, openai_chat_ev, c);
+		wire_openai_finish(c->w, true, prov_sink_event, &c->sink);
 		return 1;
 	}
-	return c->finished ? 1 : 0;
+	return c->sink.finished ? 1 : 0;
 }
 
 static int
@@ -391,10 +362,10 @@ openai_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg)
 		char *m = xasprintf("%s sent an event line longer than %u MiB; stopped reading",
 		    c->p->base_url, SSE_DEFAULT_CAP >> 20);
 
-		openai_chat_error(c, LLM_ERR_BACKEND, m);
+		prov_sink_error(&c->sink, LLM_ERR_BACKEND, m);
 		free(m);
 	}
-	return c->finished;
+	return c->sink.finished;
 }
 
 static void
@@ -405,20 +376,20 @@ openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 	char *m = NULL;
 
 	(void)r;
-	if (!c->finished) {
+	if (!c->sink.finished) {
 		if (err == LLM_OK && status >= 400) {
 			err = openai_http_error(c->p, c->model, status, body, len, &m);
-			openai_chat_error(c, err, m);
+			prov_sink_error(&c->sink, err, m);
 		} else if (err == LLM_OK && !c->stream) {
-			wire_openai_response(body, len, openai_chat_ev, c);
-			if (!c->finished)
-				openai_chat_error(c, LLM_ERR_BACKEND, "the reply was not a chat completion");
+			wire_openai_response(body, len, prov_sink_event, &c->sink);
+			if (!c->sink.finished)
+				prov_sink_error(&c->sink, LLM_ERR_BACKEND, "the reply was not a chat completion");
 		} else if (err == LLM_OK) {
 			sse_finish(c->sse, openai_chat_event, c);
-			if (!c->finished && wire_openai_finish(c->w, c->saw_done, openai_chat_ev, c) != 0 && !c->finished)
-				openai_chat_error(c, LLM_ERR_BACKEND, "the stream ended before the reply was complete");
+			if (!c->sink.finished && wire_openai_finish(c->w, c->saw_done, prov_sink_event, &c->sink) != 0 && !c->sink.finished)
+				prov_sink_error(&c->sink, LLM_ERR_BACKEND, "the stream ended before the reply was complete");
 		} else
-			openai_chat_error(c, err, msg);
+			prov_sink_error(&c->sink, err, msg);
 	}
 	free(m);
 	sse_free(c->sse);
@@ -437,8 +408,8 @@ openai_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 
 	c->p = p;
 	c->model = xstrdup(req->model ? req->model : "");
-	c->cb = cb;
-	c->arg = arg;
+	c->sink.cb = cb;
+	c->sink.arg = arg;
 	c->stream = req->stream;
 	c->sse = sse_new(SSE_DEFAULT_CAP);
 	c->w = wire_openai_new();

@@ -27,7 +27,8 @@ run_one() {
 	"$@" >"$log" 2>&1
 	rc=$?
 	p=$(grep -cE '^ok [0-9]+' "$log")
-	f=$(grep -cE '^not ok [0-9]+' "$log")
+	# a failure message without a final newline can glue "not ok" to it
+	f=$(grep -oE '(^|[^a-z])not ok [0-9]+ - ' "$log" | wc -l)
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		# crashed or a sanitizer fired outside a test case
 		f=1

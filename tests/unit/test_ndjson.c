@@ -6,38 +6,21 @@
  * `too_long` if the framer gave up. Hand-written tests below cover the cap
  * and the callback's stop value.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <dirent.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "ndjson.h"
+#include "tcase.h"
 #include "util.h"
 
 #define DATA_DIR "tests/data/ndjson"
 
-static void
-dump_str(struct buf *out, const char *s, size_t len)
-{
-	json_t *j = json_stringn(s, len);
-	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-
-	if (t != NULL)
-		buf_puts(out, t);
-	else
-		for (size_t i = 0; i < len; i++)
-			buf_printf(out, "\\x%02x", (unsigned char)s[i]);
-	free(t);
-	json_decref(j);
-}
+struct framer {
+	struct ndjson *n;
+	struct buf out;
+};
 
 static int
 on_line(const char *line, size_t len, void *arg)
@@ -49,92 +32,41 @@ on_line(const char *line, size_t len, void *arg)
 	assert_true(line[len - 1] != '\r');
 	assert_null(memchr(line, '\n', len));
 	buf_puts(out, "line ");
-	dump_str(out, line, len);
+	tcase_dump_str(out, line, len);
 	buf_putc(out, '\n');
 	return 0;
 }
 
-/* Feed in[0..len) cut at cuts[], each piece in its own exact-size copy so
- * the sanitizer sees any read past a piece. */
-static char *
-run_framer(const char *in, size_t len, const size_t *cuts, size_t ncuts, size_t cap)
+static int
+feed(const char *piece, size_t len, void *arg)
 {
-	struct ndjson *n = ndjson_new(cap);
-	struct buf out = { 0 };
-	size_t at = 0;
-	int rc = 0;
+	struct framer *f = arg;
 
-	for (size_t i = 0; i <= ncuts && rc == 0; i++) {
-		size_t to = i < ncuts ? cuts[i] : len;
-		char *piece = xmalloc(to - at);
-
-		memcpy(piece, in + at, to - at);
-		rc = ndjson_feed(n, piece, to - at, on_line, &out);
-		free(piece);
-		at = to;
-	}
-	if (rc == 0)
-		rc = ndjson_finish(n, on_line, &out);
-	if (rc == NDJSON_TOO_LONG)
-		buf_puts(&out, "too_long\n");
-	else if (rc != 0)
-		buf_printf(&out, "rc %d\n", rc);
-	ndjson_free(n);
-	return buf_steal(&out);
+	return ndjson_feed(f->n, piece, len, on_line, &f->out);
 }
 
-static void
-check_dump(const char *name, const char *mode, const char *want, const char *got)
+static char *
+run_framer(const char *in, size_t len, const size_t *cuts, size_t ncuts, size_t cap, void *ctx)
 {
-	if (strcmp(want, got) != 0) {
-		print_error("case %s (%s)\n--- expected\n%s--- actual\n%s", name, mode, want, got);
-		fail();
-	}
+	struct framer f = { .n = ndjson_new(cap) };
+	int rc;
+
+	(void)ctx;
+	rc = tcase_feed(in, len, cuts, ncuts, feed, &f);
+	if (rc == 0)
+		rc = ndjson_finish(f.n, on_line, &f.out);
+	if (rc == NDJSON_TOO_LONG)
+		buf_puts(&f.out, "too_long\n");
+	else if (rc != 0)
+		buf_printf(&f.out, "rc %d\n", rc);
+	ndjson_free(f.n);
+	return buf_steal(&f.out);
 }
 
 static void
 test_case(void **state)
 {
-	const char *name = *state;
-	char *path, *in, *want, *got, *capstr;
-	size_t len, cap = 0, *cuts;
-
-	path = xasprintf("%s/%s/input", DATA_DIR, name);
-	in = util_read_file(path, &len, 0, NULL);
-	assert_non_null(in);
-	free(path);
-	path = xasprintf("%s/%s/expected", DATA_DIR, name);
-	want = util_read_file(path, NULL, 0, NULL);
-	assert_non_null(want);
-	free(path);
-	path = xasprintf("%s/%s/cap", DATA_DIR, name);
-	if ((capstr = util_read_file(path, NULL, 0, NULL)) != NULL)
-		cap = (size_t)strtoul(capstr, NULL, 10);
-	free(capstr);
-	free(path);
-
-	got = run_framer(in, len, NULL, 0, cap);
-	check_dump(name, "whole", want, got);
-	free(got);
-
-	cuts = xcalloc(len + 1, sizeof *cuts);
-	for (size_t i = 1; i < len; i++)
-		cuts[i - 1] = i;
-	got = run_framer(in, len, cuts, len ? len - 1 : 0, cap);
-	check_dump(name, "byte by byte", want, got);
-	free(got);
-
-	for (size_t i = 1; len < 8192 && i < len; i++) {
-		char mode[64];
-
-		got = run_framer(in, len, &i, 1, cap);
-		snprintf(mode, sizeof mode, "split at %zu", i);
-		check_dump(name, mode, want, got);
-		free(got);
-	}
-	free(cuts);
-	free(in);
-	free(want);
+	tcase_run(DATA_DIR, *state, run_framer, NULL);
 }
 
 static int
@@ -219,12 +151,6 @@ test_free_null(void **state)
 	ndjson_free(NULL);
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 main(void)
 {
@@ -234,36 +160,9 @@ main(void)
 		cmocka_unit_test(test_callback_stops),
 		cmocka_unit_test(test_free_null),
 	};
-	struct CMUnitTest *tests;
-	char **names = NULL;
-	size_t n = 0, nfixed = sizeof fixed / sizeof fixed[0];
-	DIR *d = opendir(DATA_DIR);
-	struct dirent *de;
-	int rc;
+	struct tcase_tests ts;
 
-	if (d == NULL) {
-		fprintf(stderr, "cannot open %s (run from the repository root)\n", DATA_DIR);
-		return 1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		names = xreallocarray(names, n + 1, sizeof *names);
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof *names, name_cmp);
-	tests = xcalloc(n + nfixed, sizeof *tests);
-	memcpy(tests, fixed, sizeof fixed);
-	for (size_t i = 0; i < n; i++) {
-		tests[nfixed + i].name = names[i];
-		tests[nfixed + i].test_func = test_case;
-		tests[nfixed + i].initial_state = names[i];
-	}
-	rc = _cmocka_run_group_tests("ndjson", tests, n + nfixed, NULL, NULL);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	free(tests);
-	return rc;
+	tcase_tests_init(&ts, fixed, sizeof fixed / sizeof fixed[0]);
+	tcase_add_cases(&ts, DATA_DIR, test_case);
+	return tcase_run_tests("ndjson", &ts);
 }

@@ -13,20 +13,13 @@
  * body, which shows every field) or cause (the exact error text).
  * Encoders are checked against exact JSON.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <dirent.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "sse.h"
+#include "tcase.h"
 #include "util.h"
 #include "wire_ollama.h"
 #include "wire_openai.h"
@@ -35,87 +28,18 @@
 #define REQUEST_DIR "tests/data/openai_request"
 
 struct run {
-	struct buf out;
-	const char *input; /* whole input, to tell sent ids from generated ones */
+	struct tcase_evdump d;
+	struct sse *s;
 	struct wire_openai *w;
 	bool saw_done;
 	bool stopped; /* ERROR emitted: the stream is over */
-	bool raw_ids; /* print generated ids as they are */
-	int last_rc;
 };
-
-static void
-dump_str(struct buf *out, const char *s, size_t len)
-{
-	json_t *j = json_stringn(s, len);
-	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-
-	if (t != NULL)
-		buf_puts(out, t);
-	else
-		for (size_t i = 0; i < len; i++)
-			buf_printf(out, "\\x%02x", (unsigned char)s[i]);
-	free(t);
-	json_decref(j);
-}
-
-static bool
-generated_id_ok(const char *id)
-{
-	if (strlen(id) != 13 || strncmp(id, "call_", 5) != 0)
-		return false;
-	return strspn(id + 5, "abcdefghijklmnopqrstuvwxyz0123456789") == 8;
-}
-
-static void
-on_ev(const struct llm_ev *ev, void *arg)
-{
-	struct run *r = arg;
-	struct buf *out = &r->out;
-	const struct llm_stats *st;
-
-	switch (ev->type) {
-	case LLM_EV_TOKEN:
-	case LLM_EV_THINKING:
-		buf_puts(out, ev->type == LLM_EV_TOKEN ? "token " : "thinking ");
-		dump_str(out, ev->text, ev->len);
-		break;
-	case LLM_EV_TOOL_CALL:
-		buf_printf(out, "tool_call %d ", ev->call->index);
-		if (r->raw_ids || strstr(r->input, ev->call->id) != NULL)
-			buf_puts(out, ev->call->id);
-		else if (generated_id_ok(ev->call->id))
-			buf_puts(out, "<generated>");
-		else
-			buf_printf(out, "<bad id %s>", ev->call->id);
-		buf_printf(out, " %s %s", ev->call->name, ev->call->args);
-		break;
-	case LLM_EV_DONE:
-		st = ev->stats;
-		buf_printf(out, "done prompt=%lld reply=%lld", (long long)st->prompt_tokens, (long long)st->reply_tokens);
-		if (st->total_ns)
-			buf_printf(out, " total=%lld", (long long)st->total_ns);
-		if (st->load_ns)
-			buf_printf(out, " load=%lld", (long long)st->load_ns);
-		if (st->prompt_ns)
-			buf_printf(out, " prompt_ns=%lld", (long long)st->prompt_ns);
-		if (st->eval_ns)
-			buf_printf(out, " eval_ns=%lld", (long long)st->eval_ns);
-		buf_printf(out, " finish=%s", st->finish);
-		break;
-	case LLM_EV_ERROR:
-		buf_printf(out, "error %s ", llm_err_name(ev->err));
-		dump_str(out, ev->text, ev->len);
-		break;
-	}
-	buf_putc(out, '\n');
-}
 
 static int
 on_event(const struct sse_event *ev, void *arg)
 {
 	struct run *r = arg;
-	int rc = wire_openai_chunk(r->w, ev->data, ev->data_len, on_ev, r);
+	int rc = wire_openai_chunk(r->w, ev->data, ev->data_len, tcase_on_ev, &r->d);
 
 	if (rc == 1)
 		r->saw_done = true;
@@ -124,114 +48,41 @@ on_event(const struct sse_event *ev, void *arg)
 	return rc;
 }
 
+static int
+feed(const char *piece, size_t len, void *arg)
+{
+	struct run *r = arg;
+
+	return sse_feed(r->s, piece, len, on_event, r);
+}
+
 /* As a provider drives it: SSE events into the decoder until [DONE] or an
  * error, then finish. */
 static char *
-run_stream(const char *in, size_t len, const size_t *cuts, size_t ncuts)
+run_stream(const char *in, size_t len, const size_t *cuts, size_t ncuts, size_t cap, void *ctx)
 {
-	struct sse *s = sse_new(0);
-	struct run r = { .input = in };
-	size_t at = 0;
-	int rc = 0;
+	struct run r = { .d.input = in, .s = sse_new(0) };
+	int rc;
 
+	(void)cap;
+	(void)ctx;
 	r.w = wire_openai_new();
-	for (size_t i = 0; i <= ncuts && rc == 0; i++) {
-		size_t to = i < ncuts ? cuts[i] : len;
-		char *piece = xmalloc(to - at);
-
-		memcpy(piece, in + at, to - at);
-		rc = sse_feed(s, piece, to - at, on_event, &r);
-		free(piece);
-		at = to;
-	}
+	rc = tcase_feed(in, len, cuts, ncuts, feed, &r);
 	if (rc == 0)
-		rc = sse_finish(s, on_event, &r);
+		rc = sse_finish(r.s, on_event, &r);
 	if (rc == SSE_TOO_LONG)
-		buf_puts(&r.out, "too_long\n");
+		buf_puts(&r.d.out, "too_long\n");
 	if (!r.stopped)
-		wire_openai_finish(r.w, r.saw_done, on_ev, &r);
+		wire_openai_finish(r.w, r.saw_done, tcase_on_ev, &r.d);
 	wire_openai_free(r.w);
-	sse_free(s);
-	return buf_steal(&r.out);
-}
-
-static void
-check_dump(const char *name, const char *mode, const char *want, const char *got)
-{
-	if (strcmp(want, got) != 0) {
-		print_error("case %s (%s)\n--- expected\n%s--- actual\n%s", name, mode, want, got);
-		fail();
-	}
+	sse_free(r.s);
+	return buf_steal(&r.d.out);
 }
 
 static void
 test_stream_case(void **state)
 {
-	const char *name = *state;
-	char *path, *in, *want, *got;
-	size_t len, *cuts;
-
-	path = xasprintf("%s/%s/input", STREAM_DIR, name);
-	in = util_read_file(path, &len, 0, NULL);
-	assert_non_null(in);
-	free(path);
-	path = xasprintf("%s/%s/expected", STREAM_DIR, name);
-	want = util_read_file(path, NULL, 0, NULL);
-	assert_non_null(want);
-	free(path);
-
-	got = run_stream(in, len, NULL, 0);
-	check_dump(name, "whole", want, got);
-	free(got);
-	cuts = xcalloc(len + 1, sizeof *cuts);
-	for (size_t i = 1; i < len; i++)
-		cuts[i - 1] = i;
-	got = run_stream(in, len, cuts, len ? len - 1 : 0);
-	check_dump(name, "byte by byte", want, got);
-	free(got);
-	for (size_t i = 1; len < 8192 && i < len; i++) {
-		char mode[64];
-
-		got = run_stream(in, len, &i, 1);
-		snprintf(mode, sizeof mode, "split at %zu", i);
-		check_dump(name, mode, want, got);
-		free(got);
-	}
-	free(cuts);
-	free(in);
-	free(want);
-}
-
-static void
-assert_json(json_t *got, const char *want_text)
-{
-	json_error_t err;
-	json_t *want = json_loads(want_text, 0, &err);
-
-	if (want == NULL) {
-		print_error("bad expected JSON: %s\n", err.text);
-		fail();
-	}
-	if (!json_equal(got, want)) {
-		char *g = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
-		char *w = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-
-		print_error("--- expected\n%s\n--- actual\n%s\n", w, g);
-		free(g);
-		free(w);
-		json_decref(want);
-		fail();
-	}
-	json_decref(want);
-}
-
-static json_t *
-jparse(const char *s)
-{
-	json_t *j = json_loads(s, JSON_DECODE_ANY, NULL);
-
-	assert_non_null(j);
-	return j;
+	tcase_run(STREAM_DIR, *state, run_stream, NULL);
 }
 
 /* A listener request: parse it, then show what parley would send on. */
@@ -283,7 +134,7 @@ test_request_case(void **state)
 		{
 			char *w = json_dumps(want, JSON_COMPACT);
 
-			assert_json(got, w);
+			tcase_assert_json(got, w);
 			free(w);
 		}
 		json_decref(got);
@@ -304,21 +155,21 @@ test_request_options(void **state)
 	json_t *body;
 
 	(void)state;
-	req.options = jparse("{\"max_tokens\":128,\"num_ctx\":8192,\"keep_alive\":\"5m\",\"temperature\":0.5,"
-	                     "\"top_p\":0.9,\"top_k\":20,\"min_p\":0.05,\"seed\":7,\"stop\":\"###\",\"repeat_penalty\":1.1,"
-	                     "\"presence_penalty\":0.1,\"frequency_penalty\":null,\"num_gpu\":1}");
+	req.options = tcase_jparse("{\"max_tokens\":128,\"num_ctx\":8192,\"keep_alive\":\"5m\",\"temperature\":0.5,"
+	                           "\"top_p\":0.9,\"top_k\":20,\"min_p\":0.05,\"seed\":7,\"stop\":\"###\",\"repeat_penalty\":1.1,"
+	                           "\"presence_penalty\":0.1,\"frequency_penalty\":null,\"num_gpu\":1}");
 	body = wire_openai_chat_request(&req);
-	assert_json(body, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-	                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
-	                  "\"max_tokens\":128,\"temperature\":0.5,\"top_p\":0.9,\"top_k\":20,\"min_p\":0.05,\"seed\":7,"
-	                  "\"stop\":[\"###\"],\"repeat_penalty\":1.1,\"presence_penalty\":0.1}");
+	tcase_assert_json(body, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+	                        "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	                        "\"max_tokens\":128,\"temperature\":0.5,\"top_p\":0.9,\"top_k\":20,\"min_p\":0.05,\"seed\":7,"
+	                        "\"stop\":[\"###\"],\"repeat_penalty\":1.1,\"presence_penalty\":0.1}");
 	json_decref(body);
 	json_decref(req.options);
-	req.options = jparse("{\"stop\":[\"a\",\"b\"]}");
+	req.options = tcase_jparse("{\"stop\":[\"a\",\"b\"]}");
 	req.stream = false;
 	body = wire_openai_chat_request(&req);
-	assert_json(body, "{\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
-	                  "\"stop\":[\"a\",\"b\"]}");
+	tcase_assert_json(body, "{\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	                        "\"stop\":[\"a\",\"b\"]}");
 	json_decref(body);
 	json_decref(req.options);
 }
@@ -352,13 +203,13 @@ test_request_think_and_format(void **state)
 	req.think = NULL;
 	req.format = json_string("json");
 	body = wire_openai_chat_request(&req);
-	assert_json(json_object_get(body, "response_format"), "{\"type\":\"json_object\"}");
+	tcase_assert_json(json_object_get(body, "response_format"), "{\"type\":\"json_object\"}");
 	json_decref(body);
 	json_decref(req.format);
-	req.format = jparse("{\"type\":\"object\",\"required\":[\"a\"]}");
+	req.format = tcase_jparse("{\"type\":\"object\",\"required\":[\"a\"]}");
 	body = wire_openai_chat_request(&req);
-	assert_json(json_object_get(body, "response_format"), "{\"type\":\"json_schema\",\"json_schema\":"
-	                                                      "{\"name\":\"response\",\"schema\":{\"type\":\"object\",\"required\":[\"a\"]}}}");
+	tcase_assert_json(json_object_get(body, "response_format"), "{\"type\":\"json_schema\",\"json_schema\":"
+	                                                            "{\"name\":\"response\",\"schema\":{\"type\":\"object\",\"required\":[\"a\"]}}}");
 	json_decref(body);
 	json_decref(req.format);
 }
@@ -381,22 +232,22 @@ test_request_images_and_tools(void **state)
 
 	(void)state;
 	/* One stored with string arguments, one (from Ollama) with an object. */
-	m[2].tool_calls = jparse("[{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
-	                         "\"arguments\":\"{\\\"city\\\":\\\"Tokyo\\\"}\"}},"
-	                         "{\"id\":\"call_2\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1}}}]");
-	req.tools = jparse("[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]");
+	m[2].tool_calls = tcase_jparse("[{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+	                               "\"arguments\":\"{\\\"city\\\":\\\"Tokyo\\\"}\"}},"
+	                               "{\"id\":\"call_2\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1}}}]");
+	req.tools = tcase_jparse("[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}]");
 	body = wire_openai_chat_request(&req);
-	assert_json(body, "{\"model\":\"m\",\"stream\":false,"
-	                  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}],"
-	                  "\"messages\":["
-	                  "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"compare\"},"
-	                  "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/jpeg;base64,/9j/AAAA\"}},"
-	                  "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBORw0KGgo=\"}}]},"
-	                  "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/jpeg;base64,/9j/AAAA\"}}]},"
-	                  "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
-	                  "{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Tokyo\\\"}\"}},"
-	                  "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},"
-	                  "{\"role\":\"tool\",\"content\":\"11 degrees celsius\",\"tool_call_id\":\"call_abc\"}]}");
+	tcase_assert_json(body, "{\"model\":\"m\",\"stream\":false,"
+	                        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}],"
+	                        "\"messages\":["
+	                        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"compare\"},"
+	                        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/jpeg;base64,/9j/AAAA\"}},"
+	                        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,iVBORw0KGgo=\"}}]},"
+	                        "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/jpeg;base64,/9j/AAAA\"}}]},"
+	                        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+	                        "{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Tokyo\\\"}\"}},"
+	                        "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},"
+	                        "{\"role\":\"tool\",\"content\":\"11 degrees celsius\",\"tool_call_id\":\"call_abc\"}]}");
 	/* The caller's history is not modified by the conversion. */
 	assert_true(json_is_object(json_object_get(json_object_get(json_array_get(m[2].tool_calls, 1), "function"), "arguments")));
 	json_decref(body);
@@ -409,11 +260,11 @@ test_request_images_and_tools(void **state)
 static char *
 response_dump(const char *body)
 {
-	struct run r = { .input = body };
+	struct tcase_evdump d = { .input = body };
+	int rc = wire_openai_response(body, strlen(body), tcase_on_ev, &d);
 
-	r.last_rc = wire_openai_response(body, strlen(body), on_ev, &r);
-	buf_printf(&r.out, "rc %d\n", r.last_rc);
-	return buf_steal(&r.out);
+	buf_printf(&d.out, "rc %d\n", rc);
+	return buf_steal(&d.out);
 }
 
 static void
@@ -507,19 +358,20 @@ test_error_body(void **state)
 static void
 test_after_error(void **state)
 {
-	struct run r = { .input = "" };
+	struct tcase_evdump d = { .input = "" };
+	struct wire_openai *w;
 	char *got;
 	static const char err[] = "{\"error\":\"boom\"}", tok[] = "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}";
 
 	(void)state;
-	r.w = wire_openai_new();
-	assert_int_equal(wire_openai_chunk(r.w, err, sizeof err - 1, on_ev, &r), -1);
-	assert_int_equal(wire_openai_chunk(r.w, tok, sizeof tok - 1, on_ev, &r), -1);
-	assert_int_equal(wire_openai_finish(r.w, true, on_ev, &r), -1);
-	got = buf_steal(&r.out);
+	w = wire_openai_new();
+	assert_int_equal(wire_openai_chunk(w, err, sizeof err - 1, tcase_on_ev, &d), -1);
+	assert_int_equal(wire_openai_chunk(w, tok, sizeof tok - 1, tcase_on_ev, &d), -1);
+	assert_int_equal(wire_openai_finish(w, true, tcase_on_ev, &d), -1);
+	got = buf_steal(&d.out);
 	assert_string_equal(got, "error backend \"boom\"\n");
 	free(got);
-	wire_openai_free(r.w);
+	wire_openai_free(w);
 	wire_openai_free(NULL);
 }
 
@@ -537,53 +389,53 @@ test_chunk_json(void **state)
 
 	(void)state;
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", NULL);
-	assert_json(j, "{" HEAD CHOICE("{\"role\":\"assistant\",\"content\":\"\"}", "null") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{\"role\":\"assistant\",\"content\":\"\"}", "null") "}");
 	json_decref(j);
 
 	ev.type = LLM_EV_TOKEN;
 	ev.text = "Hello world";
 	ev.len = 5; /* only "Hello": text need not be NUL-terminated */
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{" HEAD CHOICE("{\"content\":\"Hello\"}", "null") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{\"content\":\"Hello\"}", "null") "}");
 	json_decref(j);
 
 	ev.type = LLM_EV_THINKING;
 	ev.text = "hmm";
 	ev.len = 3;
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{" HEAD CHOICE("{\"reasoning_content\":\"hmm\"}", "null") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{\"reasoning_content\":\"hmm\"}", "null") "}");
 	json_decref(j);
 
 	ev.type = LLM_EV_TOOL_CALL;
 	ev.call = &call;
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{" HEAD CHOICE("{\"tool_calls\":[{\"index\":1,\"id\":\"call_abc\",\"type\":\"function\","
-	                               "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Tokyo\\\"}\"}}]}",
-	                   "null") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{\"tool_calls\":[{\"index\":1,\"id\":\"call_abc\",\"type\":\"function\","
+	                                     "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Tokyo\\\"}\"}}]}",
+	                         "null") "}");
 	json_decref(j);
 
 	llm_stats_init(&st);
 	ev.type = LLM_EV_DONE;
 	ev.stats = &st;
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{" HEAD CHOICE("{}", "\"stop\"") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{}", "\"stop\"") "}");
 	json_decref(j);
 	snprintf(st.finish, sizeof st.finish, "length");
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{" HEAD CHOICE("{}", "\"length\"") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{}", "\"length\"") "}");
 	json_decref(j);
 
 	st.prompt_tokens = 8;
 	st.reply_tokens = 1;
 	j = wire_openai_usage_chunk_json("chatcmpl-1", 1700000000, "m", &st);
-	assert_json(j, "{" HEAD "\"choices\":[],\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":1,\"total_tokens\":9}}");
+	tcase_assert_json(j, "{" HEAD "\"choices\":[],\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":1,\"total_tokens\":9}}");
 	json_decref(j);
 
 	ev.type = LLM_EV_ERROR;
 	ev.text = "overloaded";
 	ev.len = 10;
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+	tcase_assert_json(j, "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
 	json_decref(j);
 
 	/* Bytes that are not UTF-8 cannot go into JSON: an empty delta, not a crash. */
@@ -591,7 +443,7 @@ test_chunk_json(void **state)
 	ev.text = "\xff\xfe";
 	ev.len = 2;
 	j = wire_openai_chunk_json("chatcmpl-1", 1700000000, "m", &ev);
-	assert_json(j, "{" HEAD CHOICE("{}", "null") "}");
+	tcase_assert_json(j, "{" HEAD CHOICE("{}", "null") "}");
 	json_decref(j);
 #undef HEAD
 #undef CHOICE
@@ -604,10 +456,10 @@ test_error_json(void **state)
 
 	(void)state;
 	j = wire_openai_error_json("model 'x' not found", "not_found_error", "model", "model_not_found");
-	assert_json(j, "{\"error\":{\"message\":\"model 'x' not found\",\"type\":\"not_found_error\",\"param\":\"model\",\"code\":\"model_not_found\"}}");
+	tcase_assert_json(j, "{\"error\":{\"message\":\"model 'x' not found\",\"type\":\"not_found_error\",\"param\":\"model\",\"code\":\"model_not_found\"}}");
 	json_decref(j);
 	j = wire_openai_error_json("bad", NULL, NULL, NULL);
-	assert_json(j, "{\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
+	tcase_assert_json(j, "{\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
 	json_decref(j);
 }
 
@@ -618,7 +470,8 @@ test_chunk_round_trip(void **state)
 	struct llm_tool_call call = { .index = 0, .id = (char *)"call_x", .name = (char *)"f", .args = (char *)"{\"a\":[1,2]}" };
 	struct llm_stats st;
 	struct llm_ev evs[4] = { { 0 } };
-	struct run r = { .input = "call_x" };
+	struct tcase_evdump d = { .input = "call_x" };
+	struct wire_openai *w;
 	char *got;
 
 	(void)state;
@@ -634,21 +487,21 @@ test_chunk_round_trip(void **state)
 	evs[3].type = LLM_EV_DONE;
 	evs[3].stats = &st;
 	snprintf(st.finish, sizeof st.finish, "tool_calls");
-	r.w = wire_openai_new();
+	w = wire_openai_new();
 	for (size_t i = 0; i < 4; i++) {
 		json_t *j = wire_openai_chunk_json("id", 1, "m", &evs[i]);
 		char *s = json_dumps(j, JSON_COMPACT);
 
-		assert_int_equal(wire_openai_chunk(r.w, s, strlen(s), on_ev, &r), 0);
+		assert_int_equal(wire_openai_chunk(w, s, strlen(s), tcase_on_ev, &d), 0);
 		free(s);
 		json_decref(j);
 	}
-	assert_int_equal(wire_openai_finish(r.w, false, on_ev, &r), 0);
-	got = buf_steal(&r.out);
+	assert_int_equal(wire_openai_finish(w, false, tcase_on_ev, &d), 0);
+	got = buf_steal(&d.out);
 	assert_string_equal(got, "thinking \"why\"\ntoken \"because\"\ntool_call 0 call_x f {\"a\":[1,2]}\n"
 	                         "done prompt=-1 reply=-1 finish=tool_calls\n");
 	free(got);
-	wire_openai_free(r.w);
+	wire_openai_free(w);
 }
 
 /* A failed parse names the field and leaves out empty and freeable. */
@@ -668,47 +521,9 @@ test_request_not_object(void **state)
 	free(cause);
 	json_decref(j);
 	/* cause may be NULL. */
-	j = jparse("{}");
+	j = tcase_jparse("{}");
 	assert_int_equal(wire_openai_parse_request(j, &req, NULL), -1);
 	json_decref(j);
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Append one test per case folder under dir. */
-static size_t
-add_cases(const char *dir, CMUnitTestFunction fn, struct CMUnitTest **tests, size_t n, char ***names, size_t *nnames)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t first = *nnames;
-
-	if (d == NULL) {
-		fprintf(stderr, "cannot open %s (run from the repository root)\n", dir);
-		exit(1);
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		*names = xreallocarray(*names, *nnames + 1, sizeof **names);
-		(*names)[(*nnames)++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (*nnames > first)
-		qsort(*names + first, *nnames - first, sizeof **names, name_cmp);
-	*tests = xreallocarray(*tests, n + *nnames - first, sizeof **tests);
-	for (size_t i = first; i < *nnames; i++) {
-		memset(&(*tests)[n], 0, sizeof **tests);
-		(*tests)[n].name = (*names)[i];
-		(*tests)[n].test_func = fn;
-		(*tests)[n].initial_state = (*names)[i];
-		n++;
-	}
-	return n;
 }
 
 int
@@ -726,18 +541,10 @@ main(void)
 		cmocka_unit_test(test_chunk_round_trip),
 		cmocka_unit_test(test_request_not_object),
 	};
-	size_t nfixed = sizeof fixed / sizeof fixed[0], n, nnames = 0;
-	struct CMUnitTest *tests = xcalloc(nfixed, sizeof *tests);
-	char **names = NULL;
-	int rc;
+	struct tcase_tests ts;
 
-	memcpy(tests, fixed, sizeof fixed);
-	n = add_cases(STREAM_DIR, test_stream_case, &tests, nfixed, &names, &nnames);
-	n = add_cases(REQUEST_DIR, test_request_case, &tests, n, &names, &nnames);
-	rc = _cmocka_run_group_tests("wire_openai", tests, n, NULL, NULL);
-	for (size_t i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
-	free(tests);
-	return rc;
+	tcase_tests_init(&ts, fixed, sizeof fixed / sizeof fixed[0]);
+	tcase_add_cases(&ts, STREAM_DIR, test_stream_case);
+	tcase_add_cases(&ts, REQUEST_DIR, test_request_case);
+	return tcase_run_tests("wire_openai", &ts);
 }
