@@ -34,6 +34,10 @@ void chat_free(struct chat *c); /* stops a running reply first */
  * key that matches nothing starts a new session with that title. 0, or -1
  * with *cause (store error, ambiguous, or no match without create). */
 int chat_open(struct chat *c, const char *key, bool create, char **cause);
+/* Bind to the stored session with exactly this id (a listener client's
+ * own; see store_session_id_valid). 0 bound; 1 none has it, and with create
+ * the next turn starts a new session under that id; -1 with *cause. */
+int chat_open_id(struct chat *c, const char *id, bool create, char **cause);
 /* Bind to the most recently updated session; 1 if there is none. */
 int chat_open_latest(struct chat *c, char **cause);
 /* Start afresh: the next turn creates a new session. */
@@ -70,6 +74,9 @@ int chat_send(struct chat *c, const char *text, struct llm_image *images, size_t
  * the next turn. */
 int chat_append(struct chat *c, const char *role, const char *content, const char *tool_call_id,
     const char *tool_name, char **cause);
+/* Append any message without sending: an earlier turn a client resends,
+ * with its tool calls and images (copied). */
+int chat_append_msg(struct chat *c, const struct llm_msg *m, char **cause);
 /* Send the transcript as it is (after chat_append of a tool result). */
 int chat_continue(struct chat *c, char **cause);
 /* Drop the last reply and ask again. */
@@ -94,5 +101,11 @@ int64_t chat_elapsed_ms(const struct chat *c); /* of the last or running reply *
 int64_t chat_context_used(const struct chat *c);
 int64_t chat_context_size(const struct chat *c);
 size_t chat_trimmed(const struct chat *c);
+/* The model's own context length, learnt from the provider before the
+ * first turn: -1 asked but unknown, 0 not asked yet (*model names the model
+ * it belongs to). Telling a new chat what an earlier one learnt spares it
+ * the lookup (the listener makes a chat per request). */
+int64_t chat_model_context(const struct chat *c, const char **model);
+void chat_set_model_context(struct chat *c, const char *model, int64_t len);
 
 #endif

@@ -11,7 +11,7 @@
 struct store;
 
 struct store_session {
-	char *id; /* short, typeable: 8 chars of [0-9a-z] */
+	char *id; /* short, typeable: 8 chars of [0-9a-z] (or a client's own) */
 	char *title; /* "" until the first user message names it */
 	char *provider;
 	char *model;
@@ -71,8 +71,14 @@ const char *store_path(const struct store *st);
 /* Default path: $PARLEY_DB, else $XDG_DATA_HOME/parley/parley.db. Allocated. */
 char *store_default_path(void);
 
-/* Create a session; fills s->id, s->created, s->updated. */
+/* Create a session; fills s->created, s->updated and s->id, unless s->id
+ * is preset (a listener client's own id): then that id is used, and one
+ * that is invalid (see store_session_id_valid) or taken is an error. */
 int store_session_new(struct store *st, struct store_session *s, char **cause);
+/* An id a client may choose: 1 to 64 characters of [A-Za-z0-9._-]. */
+bool store_session_id_valid(const char *id);
+/* Find by exact id only. 0 found (*out allocated), 1 none, -1 error. */
+int store_session_by_id(struct store *st, const char *id, struct store_session **out, char **cause);
 /* Find by exact id, unique id prefix, or exact title (newest wins for a
  * title). 0 found (*out allocated), 1 nothing matches, -1 error (an
  * ambiguous prefix is an error naming the candidates). */

@@ -45,6 +45,7 @@ struct chat {
 
 	struct store_session *sess; /* NULL until bound or created */
 	char *new_title; /* title for the session to create */
+	char *new_id; /* a client's own id for the session to create */
 	char *model, *system, *think;
 	json_t *options, *tools, *format;
 	bool stream;
@@ -147,6 +148,7 @@ chat_free(struct chat *c)
 	chat_drop_msgs(c);
 	store_session_free(c->sess);
 	free(c->new_title);
+	free(c->new_id);
 	free(c->origin);
 	free(c->model);
 	free(c->system);
@@ -228,6 +230,31 @@ chat_open(struct chat *c, const char *key, bool create, char **cause)
 }
 
 int
+chat_open_id(struct chat *c, const char *id, bool create, char **cause)
+{
+	struct store_session *s = NULL;
+	int rc;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming");
+	if (c->app->store == NULL)
+		return util_fail(cause, "%s", c->app->store_error ? c->app->store_error : "the session store is not open");
+	if (!store_session_id_valid(id))
+		return util_fail(cause, "session id must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
+	rc = store_session_by_id(c->app->store, id, &s, cause);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		if (!create)
+			return util_fail(cause, "no session has the id '%s'", id);
+		chat_reset(c);
+		chat_set_str(&c->new_id, id);
+		return 1;
+	}
+	return chat_bind(c, s, cause) == 0 ? 0 : -1;
+}
+
+int
 chat_open_latest(struct chat *c, char **cause)
 {
 	struct store_session *s = NULL;
@@ -250,6 +277,8 @@ chat_reset(struct chat *c)
 	c->sess = NULL;
 	free(c->new_title);
 	c->new_title = NULL;
+	free(c->new_id);
+	c->new_id = NULL;
 	c->ctx_used = 0;
 	c->trimmed = 0;
 }
@@ -369,6 +398,8 @@ chat_ensure_session(struct chat *c, char **cause)
 	if (!chat_stored(c) || c->sess != NULL)
 		return 0;
 	s = xcalloc(1, sizeof *s);
+	s->id = c->new_id; /* NULL: the store draws one */
+	c->new_id = NULL;
 	s->title = xstrdup(c->new_title ? c->new_title : "");
 	s->provider = xstrdup(c->app->prov ? c->app->prov->kind : "");
 	s->model = xstrdup(c->model ? c->model : "");
@@ -452,6 +483,32 @@ chat_append(struct chat *c, const char *role, const char *content, const char *t
 	m = chat_msg_new(role, content);
 	m->tool_call_id = tool_call_id ? xstrdup(tool_call_id) : NULL;
 	m->tool_name = tool_name ? xstrdup(tool_name) : NULL;
+	chat_record(c, m);
+	return 0;
+}
+
+int
+chat_append_msg(struct chat *c, const struct llm_msg *lm, char **cause)
+{
+	struct store_msg *m;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming");
+	if (chat_ensure_session(c, cause) != 0)
+		return -1;
+	m = chat_msg_new(lm->role, lm->content);
+	m->thinking = lm->thinking ? xstrdup(lm->thinking) : NULL;
+	m->tool_calls = json_array_size(lm->tool_calls) > 0 ? json_dumps(lm->tool_calls, JSON_COMPACT) : NULL;
+	m->tool_call_id = lm->tool_call_id ? xstrdup(lm->tool_call_id) : NULL;
+	m->tool_name = lm->tool_name ? xstrdup(lm->tool_name) : NULL;
+	if (lm->nimages > 0) {
+		json_t *att = json_array();
+
+		for (size_t i = 0; i < lm->nimages; i++)
+			json_array_append_new(att, json_pack("{s:s, s:s, s:s}", "type", "image", "mime", lm->images[i].mime, "data", lm->images[i].b64));
+		m->attachments = json_dumps(att, JSON_COMPACT);
+		json_decref(att);
+	}
 	chat_record(c, m);
 	return 0;
 }
@@ -603,15 +660,26 @@ chat_flush_reply(struct chat *c)
 {
 	char *cause = NULL;
 	char *tc = NULL;
+	int rc;
 
-	if (!chat_stored(c) || c->reply == NULL || c->reply->id == 0)
+	if (!chat_stored(c) || c->reply == NULL || c->sess == NULL)
 		return;
 	chat_sync_reply(c);
 	if (c->tool_calls != NULL) {
 		tc = json_dumps(c->tool_calls, JSON_COMPACT);
 		c->reply->tool_calls = tc;
 	}
-	if (store_msg_update(c->app->store, c->reply, &cause) != 0)
+	/* The reply is inserted by its first write, not as an empty row when
+	 * the turn starts: one transaction fewer for every reply, and nothing
+	 * of value is lost before then. */
+	if (c->reply->id == 0) {
+		int64_t created = c->reply->created;
+
+		rc = store_msg_add(c->app->store, c->reply, &cause);
+		c->reply->created = created;
+	} else
+		rc = store_msg_update(c->app->store, c->reply, &cause);
+	if (rc != 0)
 		chat_store_failed(c, cause);
 	c->reply->tool_calls = NULL;
 	free(tc);
@@ -825,8 +893,11 @@ chat_start(struct chat *c, char **cause)
 	c->reply = chat_msg_new("assistant", "");
 	c->reply->model = xstrdup(c->model);
 	c->reply->state = STORE_STREAMING;
+	c->reply->created = util_wall_ms();
+	if (c->sess != NULL)
+		c->reply->session = xstrdup(c->sess->id);
 	c->store_warned = false;
-	chat_record(c, c->reply);
+	chat_push(c, c->reply);
 	free(c->reply->content);
 	c->reply->content = NULL;
 	buf_reset(&c->content);
@@ -1016,6 +1087,21 @@ int64_t
 chat_context_size(const struct chat *c)
 {
 	return c->ctx_size ? c->ctx_size : chat_context_window(c);
+}
+
+void
+chat_set_model_context(struct chat *c, const char *model, int64_t len)
+{
+	chat_set_str(&c->ctx_model, model);
+	c->ctx_model_len = len > 0 ? len : -1;
+}
+
+int64_t
+chat_model_context(const struct chat *c, const char **model)
+{
+	if (model != NULL)
+		*model = c->ctx_model;
+	return c->ctx_model != NULL ? c->ctx_model_len : 0;
 }
 
 size_t

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "pipe.h"
 #include "repl.h"
+#include "ui.h"
 #include "util.h"
 
 static const struct {
@@ -27,6 +28,7 @@ static const struct {
 	{ "rm", cmd_rm },
 	{ "cp", cmd_cp },
 	{ "sessions", cmd_sessions },
+	{ "serve", cmd_serve },
 };
 
 /* The faces that run on the app; one line each. */
@@ -36,6 +38,7 @@ static const struct {
 	int (*fn)(struct app *);
 } main_faces[] = {
 	{ FACE_PIPE, "pipe mode", pipe_main },
+	{ FACE_TUI, "full-screen chat", ui_main },
 	{ FACE_REPL, "line-mode chat", repl_main },
 };
 

@@ -43,6 +43,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "httpd.h"
 #include "pipe.h"
 #include "slash.h"
 #include "util.h"
@@ -1607,6 +1608,7 @@ int
 repl_main(struct app *a)
 {
 	struct repl r;
+	struct httpd *httpd = NULL;
 	char *line;
 	int rc;
 
@@ -1640,11 +1642,25 @@ repl_main(struct app *a)
 
 	if ((rc = repl_start(&r)) != 0)
 		goto out;
-	if (a->cfg->listen != NULL)
-		repl_error(&r, "--listen is not available in this build; the REPL runs without the listener");
+	if (a->cfg->listen != NULL) {
+		char *why = NULL;
+
+		/* the listener runs on the loop the prompt keeps turning */
+		httpd = httpd_new(a, a->cfg->listen, &why);
+		if (httpd == NULL) {
+			repl_error(&r, why);
+			free(why);
+		}
+	}
 	repl_history_load(&r);
 	repl_setup_editline(&r);
 	repl_banner(&r);
+	if (httpd != NULL) {
+		char *m = xasprintf("listener on http://%s (OpenAI-compatible, /v1)", httpd_address(httpd));
+
+		repl_dim(&r, m);
+		free(m);
+	}
 
 	while (!r.quit && (line = repl_read(&r)) != NULL) {
 		int sr = slash_run(a, r.c, &r.face, &r, line);
@@ -1655,6 +1671,7 @@ repl_main(struct app *a)
 	}
 	rc = 0;
 out:
+	httpd_free(httpd);
 	if (r.el != NULL)
 		el_end(r.el);
 	if (r.hist != NULL)

@@ -75,6 +75,7 @@
 #define STORE_SCHEMA 2
 #define STORE_BUSY_MS 10000
 #define STORE_ID_LEN 8
+#define STORE_ID_MAX 64 /* a client-chosen id */
 #define STORE_TITLE_MAX 60
 #define STORE_SEARCH_WINDOW 1000
 #define STORE_PREFIX_MIN 3
@@ -775,20 +776,37 @@ store_row_session(sqlite3_stmt *s)
 	return ss;
 }
 
-/* Insert s with a fresh id inside the caller's transaction; created and
- * updated are taken from s when set (import), else now. */
+bool
+store_session_id_valid(const char *id)
+{
+	size_t len = id != NULL ? strlen(id) : 0;
+
+	return len >= 1 && len <= STORE_ID_MAX &&
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+/* Insert s inside the caller's transaction, with a fresh id or with the
+ * one preset in s->id (a client-chosen id: taken means an error, not a
+ * redraw); created and updated are taken from s when set (import), else
+ * now. */
 static int
 store_session_insert(struct store *st, struct store_session *s, char **cause)
 {
-	char id[STORE_ID_LEN + 1];
+	char id[STORE_ID_MAX + 1];
 	sqlite3_stmt *q;
 	int64_t now = s->created > 0 ? s->created : util_wall_ms();
 	int rc = SQLITE_OK;
+	bool preset = s->id != NULL;
 
+	if (preset && !store_session_id_valid(s->id))
+		return util_fail(cause, "session id must be 1 to %d characters of A-Z, a-z, 0-9, '.', '_' or '-'", STORE_ID_MAX);
 	if ((q = store_stmt(st, S_SESSION_INSERT, &rc)) == NULL)
 		return store_fail(st, rc, cause, "creating a session");
 	for (int tries = 0; tries < 16; tries++) {
-		store_new_id(id);
+		if (preset)
+			snprintf(id, sizeof id, "%s", s->id);
+		else
+			store_new_id(id);
 		sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, s->title ? s->title : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 3, s->provider ? s->provider : "", -1, SQLITE_STATIC);
@@ -799,8 +817,10 @@ store_session_insert(struct store *st, struct store_session *s, char **cause)
 		sqlite3_bind_int64(q, 8, now);
 		rc = store_run(st, q);
 		if (rc == SQLITE_OK) {
-			free(s->id);
-			s->id = xstrdup(id);
+			if (!preset) {
+				free(s->id);
+				s->id = xstrdup(id);
+			}
 			s->created = now;
 			if (s->updated < now)
 				s->updated = now;
@@ -809,6 +829,8 @@ store_session_insert(struct store *st, struct store_session *s, char **cause)
 		/* An id already taken: draw another. */
 		if (rc != SQLITE_CONSTRAINT_PRIMARYKEY && (rc & 0xff) != SQLITE_CONSTRAINT)
 			break;
+		if (preset)
+			return util_fail(cause, "session id '%s' is already taken", s->id);
 	}
 	return store_fail(st, rc, cause, "creating a session");
 }
@@ -920,6 +942,19 @@ store_session_find(struct store *st, const char *key, struct store_session **out
 	store_sessions_free_n(rows, np);
 	*cause = buf_steal(&b);
 	return -1;
+}
+
+int
+store_session_by_id(struct store *st, const char *id, struct store_session **out, char **cause)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	if (id == NULL || *id == '\0')
+		return 1;
+	if (store_session_query(st, S_SESSION_BY_ID, id, out, 1, &n, cause) != 0)
+		return -1;
+	return n == 1 ? 0 : 1;
 }
 
 int

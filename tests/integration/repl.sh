@@ -197,4 +197,16 @@ keys c "/quit" Enter
 expect_screen "vi session leaves" c "[exit 0]"
 rm -f "$HOME/.editrc"
 
+# --- --listen beside the REPL: one loop serves both ----------------------------------
+LPORT=$(free_port)
+start_repl d --provider ollama --base-url "$G_URL" -m llama3.2 --listen "127.0.0.1:$LPORT"
+expect_screen "--listen says where it listens" d "listener on http://127.0.0.1:$LPORT"
+reply=$(curl -s -m 20 "http://127.0.0.1:$LPORT/v1/chat/completions" -H 'content-type: application/json' \
+	-d '{"model":"llama3.2","messages":[{"role":"user","content":"through the repl"}]}' | jq -r '.choices[0].message.content')
+expect_contains "the listener answers while the prompt waits" "$reply" "through the repl"
+keys d "still here" Enter
+expect_screen "the prompt still works" d "echo: still here"
+keys d "/quit" Enter
+expect_screen "the REPL with a listener leaves" d "[exit 0]"
+
 done_testing

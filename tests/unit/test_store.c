@@ -277,6 +277,42 @@ test_find(void **state)
 	store_close(st);
 }
 
+/* A client's own session id: used as given, looked up exactly, refused
+ * when invalid or taken. */
+static void
+test_preset_id(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f->db);
+	struct store_session s = { 0 }, *got = NULL;
+	char *cause = NULL;
+
+	s.id = (char *)"Client.Session-1_x";
+	s.origin = (char *)"api";
+	assert_int_equal(store_session_new(st, &s, &cause), 0);
+	assert_string_equal(s.id, "Client.Session-1_x");
+	assert_int_equal(store_session_by_id(st, "Client.Session-1_x", &got, &cause), 0);
+	assert_string_equal(got->origin, "api");
+	store_session_free(got);
+	/* exact only: neither a prefix nor a title matches */
+	assert_int_equal(store_session_by_id(st, "Client", &got, &cause), 1);
+	assert_null(got);
+	assert_int_equal(store_session_new(st, &s, &cause), -1);
+	assert_non_null(strstr(cause, "already taken"));
+	free(cause);
+	cause = NULL;
+	s.id = (char *)"bad id!";
+	assert_int_equal(store_session_new(st, &s, &cause), -1);
+	assert_non_null(strstr(cause, "session id"));
+	free(cause);
+	assert_true(store_session_id_valid("a"));
+	assert_false(store_session_id_valid(""));
+	assert_false(store_session_id_valid("x/y"));
+	assert_true(store_session_id_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	assert_false(store_session_id_valid("01234567890123456789012345678901234567890123456789012345678901234"));
+	store_close(st);
+}
+
 static void
 test_list(void **state)
 {
@@ -1139,6 +1175,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_open_creates, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preset_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_messages_and_titles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),

@@ -1,0 +1,736 @@
+/*
+ * httpd_chat.c: the routes that chat: POST /v1/chat/completions (OpenAI's
+ * shapes, streamed or not) and the drop-in POST /chat and /chat/stream.
+ *
+ * Each request is a struct httpd_chat holding its own struct chat (origin
+ * "api"), bound to a stored session, so every exchange lands in the store
+ * the faces show. The backend is always asked to stream: a non-streamed
+ * answer is assembled here, and the reply grows in the store either way.
+ *
+ * Binding (design.md 3): an X-Session-Id header or "session_id" field
+ * names the session (created under that id when new). Without one, the
+ * conversation is looked up by its opening: sessions whose title holds the
+ * start of the first user message are candidates, and the newest whose
+ * stored transcript (and system prompt) the request begins with wins; a
+ * client that resends its whole history so stays in one session. When the
+ * request begins with the stored transcript only the rest is new; otherwise
+ * everything the client sent is new and follows the stored transcript.
+ *
+ * A streamed answer starts (200 and the role chunk) with the first event
+ * from the backend, so a failure before any output (model not found,
+ * backend down) still gets a real status; after that a failure is a final
+ * error event. Tool calls go out as OpenAI fragments: the call's id, type
+ * and name with empty arguments, then its arguments.
+ */
+#include "httpd.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "buf.h"
+#include "chat.h"
+#include "wire_openai.h"
+
+#define HTTPD_CHAT_CANDIDATES 16
+#define HTTPD_CHAT_FILTER 16 /* bytes of the opening used to find candidates */
+
+enum httpd_chat_kind {
+	HTTPD_CHAT_V1,
+	HTTPD_CHAT_PLAIN,
+	HTTPD_CHAT_STREAM,
+};
+
+struct httpd_chat {
+	struct httpd_req *r;
+	struct httpd *h;
+	enum httpd_chat_kind kind;
+	struct chat *chat;
+	struct llm_req req; /* the parsed /v1 request */
+	bool stream;
+	bool usage; /* stream_options.include_usage */
+	bool began; /* stream answer started */
+	char id[40];
+	int64_t created;
+	int ncalls;
+	json_t *calls; /* non-streamed: the tool calls, OpenAI shape */
+	struct httpd_models_wait *wait; /* drop-in: finding a default model */
+	char *text; /* drop-in: the message */
+};
+
+static void
+httpd_chat_release(void *state, bool aborted)
+{
+	struct httpd_chat *c = state;
+
+	(void)aborted;
+	if (c->wait != NULL)
+		httpd_models_cancel(c->h, c->wait);
+	/* stops a reply still running: the store keeps it, interrupted */
+	chat_free(c->chat);
+	wire_openai_request_free(&c->req);
+	json_decref(c->calls);
+	free(c->text);
+	free(c);
+}
+
+static void
+httpd_chat_random(char *out, size_t n)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[64];
+
+	if (n > sizeof rnd)
+		n = sizeof rnd;
+	if (getrandom(rnd, n, 0) != (ssize_t)n)
+		memset(rnd, 0, sizeof rnd);
+	for (size_t i = 0; i < n; i++)
+		out[i] = abc[rnd[i] % (sizeof abc - 1)];
+	out[n] = '\0';
+}
+
+/* The error of a backend failure, with the status a client can act on. */
+static void
+httpd_chat_backend_fail(struct httpd_chat *c, enum llm_err err, const char *msg)
+{
+	const char *model = chat_model(c->chat);
+
+	switch (err) {
+	case LLM_ERR_NOT_FOUND:
+		if (c->kind == HTTPD_CHAT_V1)
+			httpd_fail(c->r, 404, "invalid_request_error", "model", "model_not_found",
+			    "The model `%s` does not exist or you do not have access to it.", model ? model : "");
+		else
+			httpd_fail(c->r, 404, NULL, NULL, NULL, "%s", msg);
+		break;
+	case LLM_ERR_CONNECT:
+		httpd_fail(c->r, 503, "server_error", NULL, "backend_unavailable", "%s", msg);
+		break;
+	case LLM_ERR_BACKEND:
+		httpd_fail(c->r, 502, "server_error", NULL, "backend_error", "%s", msg);
+		break;
+	default:
+		httpd_fail(c->r, 500, "server_error", NULL, NULL, "%s", msg);
+		break;
+	}
+}
+
+static void
+httpd_chat_session_header(struct httpd_chat *c)
+{
+	const char *sid = chat_session_id(c->chat);
+
+	if (sid != NULL) {
+		httpd_header(c->r, "X-Session-Id", sid);
+		httpd_changed(c->h, sid);
+	}
+}
+
+/* ---- /v1/chat/completions answers ---- */
+
+static json_t *
+httpd_chat_chunk(struct httpd_chat *c, const struct llm_ev *ev)
+{
+	json_t *o = wire_openai_chunk_json(c->id, c->created, c->req.model, ev);
+
+	json_object_set_new(o, "system_fingerprint", json_string("fp_parley"));
+	if (c->usage)
+		json_object_set_new(o, "usage", json_null());
+	return o;
+}
+
+static void
+httpd_chat_begin(struct httpd_chat *c)
+{
+	if (c->began)
+		return;
+	c->began = true;
+	httpd_stream_begin(c->r);
+	if (c->kind == HTTPD_CHAT_V1)
+		httpd_stream_event(c->r, httpd_chat_chunk(c, NULL));
+}
+
+/* A call as two fragments: who is called, then the arguments. */
+static void
+httpd_chat_stream_call(struct httpd_chat *c, const struct llm_tool_call *tc)
+{
+	struct llm_tool_call head = *tc;
+	struct llm_ev ev = { 0 };
+	json_t *o, *delta;
+
+	ev.type = LLM_EV_TOOL_CALL;
+	ev.call = &head;
+	head.args = (char *)"";
+	httpd_stream_event(c->r, httpd_chat_chunk(c, &ev));
+	o = httpd_chat_chunk(c, &ev);
+	delta = json_pack("{s:[{s:i, s:{s:s}}]}", "tool_calls", "index", tc->index, "function", "arguments",
+	    tc->args ? tc->args : "{}");
+	json_object_set_new(json_array_get(json_object_get(o, "choices"), 0), "delta", delta ? delta : json_object());
+	httpd_stream_event(c->r, o);
+}
+
+static void
+httpd_chat_v1_done(struct httpd_chat *c, const struct llm_stats *raw)
+{
+	const struct llm_stats *st = chat_stats(c->chat);
+	const struct store_msg *m = chat_msg(c->chat, chat_count(c->chat) - 1);
+	struct llm_stats fin = *raw;
+	struct llm_ev ev = { 0 };
+	json_t *msg, *o;
+
+	if (c->ncalls > 0)
+		snprintf(fin.finish, sizeof fin.finish, "tool_calls");
+	else if (fin.finish[0] == '\0')
+		snprintf(fin.finish, sizeof fin.finish, "stop");
+	if (c->stream) {
+		httpd_chat_begin(c);
+		ev.type = LLM_EV_DONE;
+		ev.stats = &fin;
+		httpd_stream_event(c->r, httpd_chat_chunk(c, &ev));
+		if (c->usage) {
+			o = wire_openai_usage_chunk_json(c->id, c->created, c->req.model, st);
+			json_object_set_new(o, "system_fingerprint", json_string("fp_parley"));
+			httpd_stream_event(c->r, o);
+		}
+		httpd_stream_raw(c->r, "data: [DONE]\n\n");
+		httpd_stream_end(c->r);
+		return;
+	}
+	msg = json_pack("{s:s, s:n}", "role", "assistant", "refusal");
+	if (c->ncalls > 0 && (m == NULL || m->content[0] == '\0'))
+		json_object_set_new(msg, "content", json_null());
+	else
+		json_object_set_new(msg, "content", json_string(m ? m->content : ""));
+	if (json_object_get(msg, "content") == NULL)
+		json_object_set_new(msg, "content", json_string(""));
+	if (m != NULL && m->thinking != NULL)
+		json_object_set_new(msg, "reasoning_content", json_string(m->thinking));
+	if (c->ncalls > 0)
+		json_object_set(msg, "tool_calls", c->calls);
+	o = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:{s:I, s:I, s:I}, s:s}",
+	    "id", c->id, "object", "chat.completion", "created", (json_int_t)c->created, "model", c->req.model,
+	    "choices", "index", 0, "message", msg, "logprobs", "finish_reason", fin.finish,
+	    "usage", "prompt_tokens", (json_int_t)(st->prompt_tokens > 0 ? st->prompt_tokens : 0),
+	    "completion_tokens", (json_int_t)(st->reply_tokens > 0 ? st->reply_tokens : 0),
+	    "total_tokens", (json_int_t)((st->prompt_tokens > 0 ? st->prompt_tokens : 0) + (st->reply_tokens > 0 ? st->reply_tokens : 0)),
+	    "system_fingerprint", "fp_parley");
+	httpd_reply(c->r, 200, o);
+}
+
+static void
+httpd_chat_v1_event(struct httpd_chat *c, const struct llm_ev *ev)
+{
+	struct llm_tool_call tc;
+	char id[32];
+
+	switch (ev->type) {
+	case LLM_EV_TOKEN:
+	case LLM_EV_THINKING:
+		if (c->stream) {
+			httpd_chat_begin(c);
+			httpd_stream_event(c->r, httpd_chat_chunk(c, ev));
+		}
+		break;
+	case LLM_EV_TOOL_CALL:
+		/* our own numbering: Ollama's index is per message part */
+		tc = *ev->call;
+		tc.index = c->ncalls++;
+		if (tc.id == NULL || tc.id[0] == '\0') {
+			memcpy(id, "call_", 5);
+			httpd_chat_random(id + 5, 24);
+			tc.id = id;
+		}
+		if (tc.name == NULL)
+			tc.name = (char *)"";
+		if (c->stream) {
+			httpd_chat_begin(c);
+			httpd_chat_stream_call(c, &tc);
+		} else {
+			if (c->calls == NULL)
+				c->calls = json_array();
+			json_array_append_new(c->calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", tc.id, "type", "function", "function", "name", tc.name, "arguments", tc.args ? tc.args : "{}"));
+		}
+		break;
+	case LLM_EV_DONE:
+		httpd_chat_v1_done(c, ev->stats);
+		break;
+	case LLM_EV_ERROR:
+		break;
+	}
+}
+
+/* ---- drop-in answers ---- */
+
+static void
+httpd_chat_plain_event(struct httpd_chat *c, const struct llm_ev *ev)
+{
+	const struct llm_stats *st;
+	const struct store_msg *m;
+	const char *sid = chat_session_id(c->chat);
+
+	switch (ev->type) {
+	case LLM_EV_TOKEN:
+		if (c->kind == HTTPD_CHAT_STREAM) {
+			json_t *o = json_pack("{s:s%}", "token", ev->text, ev->len);
+
+			httpd_chat_begin(c);
+			if (o != NULL)
+				httpd_stream_event(c->r, o);
+		}
+		break;
+	case LLM_EV_THINKING:
+	case LLM_EV_TOOL_CALL:
+	case LLM_EV_ERROR:
+		break;
+	case LLM_EV_DONE:
+		if (c->kind == HTTPD_CHAT_STREAM) {
+			httpd_chat_begin(c);
+			httpd_stream_event(c->r, json_pack("{s:b, s:s?}", "done", 1, "session_id", sid));
+			httpd_stream_end(c->r);
+			break;
+		}
+		st = chat_stats(c->chat);
+		m = chat_msg(c->chat, chat_count(c->chat) - 1);
+		httpd_reply(c->r, 200, json_pack("{s:s, s:s?, s:I}", "response", m ? m->content : "", "session_id", sid, "tokens_used", (json_int_t)((st->prompt_tokens > 0 ? st->prompt_tokens : 0) + (st->reply_tokens > 0 ? st->reply_tokens : 0))));
+		break;
+	}
+}
+
+static void
+httpd_chat_event(struct chat *ch, const struct llm_ev *ev, void *arg)
+{
+	struct httpd_chat *c = arg;
+	const char *model = NULL;
+	int64_t len;
+
+	(void)ch;
+	if (ev->type == LLM_EV_DONE && (len = chat_model_context(c->chat, &model)) != 0)
+		httpd_models_learn_context(c->h, model, len);
+	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
+		httpd_changed(c->h, chat_session_id(c->chat));
+	if (ev->type == LLM_EV_ERROR) {
+		char *msg;
+
+		if (ev->err == LLM_ERR_CANCELLED)
+			return; /* we stopped it: the request is going away */
+		msg = xstrndup(ev->text ? ev->text : "", ev->len);
+		httpd_chat_backend_fail(c, ev->err, msg);
+		free(msg);
+		return;
+	}
+	if (c->kind == HTTPD_CHAT_V1)
+		httpd_chat_v1_event(c, ev);
+	else
+		httpd_chat_plain_event(c, ev);
+}
+
+static const struct chat_hooks httpd_chat_hooks = { httpd_chat_event, NULL };
+
+static struct httpd_chat *
+httpd_chat_new(struct httpd_req *r, enum httpd_chat_kind kind)
+{
+	struct httpd_chat *c = xcalloc(1, sizeof *c);
+	struct app *a = httpd_req_app(r);
+
+	c->r = r;
+	c->h = httpd_req_httpd(r);
+	c->kind = kind;
+	c->created = (int64_t)time(NULL);
+	memcpy(c->id, "chatcmpl-", 9);
+	httpd_chat_random(c->id + 9, 24);
+	httpd_req_state(r, c, httpd_chat_release);
+	c->chat = chat_new(a, "api", a->store != NULL, &httpd_chat_hooks, c);
+	chat_set_stream(c->chat, true);
+	return c;
+}
+
+/* ---- binding ---- */
+
+/* A stored message the model would see (as chat.c decides). */
+static bool
+httpd_chat_sendable(const struct store_msg *m)
+{
+	if (m->state == STORE_ERROR || strcmp(m->role, "system") == 0)
+		return false;
+	return !(strcmp(m->role, "assistant") == 0 && m->content[0] == '\0' && m->tool_calls == NULL);
+}
+
+/* Same turn? Role and text, and for a tool-calling turn the functions
+ * called (ids may be ours or the client's). */
+static bool
+httpd_chat_same(const struct store_msg *s, const struct llm_msg *m)
+{
+	json_t *calls;
+	size_t n;
+	bool same = true;
+
+	if (strcmp(s->role, m->role) != 0 || strcmp(s->content, m->content ? m->content : "") != 0)
+		return false;
+	if ((s->tool_calls != NULL) != (json_array_size(m->tool_calls) > 0))
+		return false;
+	if (s->tool_calls == NULL)
+		return true;
+	calls = json_loads(s->tool_calls, 0, NULL);
+	n = json_array_size(calls);
+	if (n != json_array_size(m->tool_calls))
+		same = false;
+	for (size_t i = 0; same && i < n; i++) {
+		const char *a = json_string_value(json_object_get(json_object_get(json_array_get(calls, i), "function"), "name"));
+		const char *b = json_string_value(json_object_get(json_object_get(json_array_get(m->tool_calls, i), "function"), "name"));
+
+		same = util_streq(a, b);
+	}
+	json_decref(calls);
+	return same;
+}
+
+/* How many of conv the stored transcript v covers when conv begins with
+ * all of it; -1 when it does not (or there is nothing stored). */
+static long
+httpd_chat_covered(struct store_msg *const *v, size_t nv, const struct llm_msg *const *conv, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < nv; i++) {
+		if (!httpd_chat_sendable(v[i]))
+			continue;
+		if (k >= n || !httpd_chat_same(v[i], conv[k]))
+			return -1;
+		k++;
+	}
+	return k > 0 ? (long)k : -1;
+}
+
+/* The start of a message as the store's titles show it: white space
+ * collapsed, a few bytes, cut at a character boundary. */
+static char *
+httpd_chat_opening(const char *text)
+{
+	struct buf b = { 0 };
+	bool space = false;
+
+	for (const char *p = text; *p != '\0' && b.len < HTTPD_CHAT_FILTER; p++) {
+		if (strchr(" \t\r\n\f\v", *p) != NULL) {
+			space = b.len > 0;
+			continue;
+		}
+		if (space)
+			buf_putc(&b, ' ');
+		space = false;
+		buf_putc(&b, *p);
+	}
+	if (b.len == 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	b.len = util_utf8_complete(b.data, b.len);
+	b.data[b.len] = '\0';
+	return buf_steal(&b);
+}
+
+/* The newest session this conversation continues, or NULL. */
+static char *
+httpd_chat_lookup(struct store *st, const char *system, const struct llm_msg *const *conv, size_t n)
+{
+	struct store_session **v = NULL;
+	size_t nv = 0;
+	char *filter, *found = NULL;
+
+	/* a lone first message has no history to continue */
+	if (n < 2 || strcmp(conv[0]->role, "user") != 0 || (filter = httpd_chat_opening(conv[0]->content)) == NULL)
+		return NULL;
+	if (store_session_list(st, filter, HTTPD_CHAT_CANDIDATES, &v, &nv, NULL) != 0)
+		nv = 0;
+	free(filter);
+	for (size_t i = 0; i < nv && found == NULL; i++) {
+		struct store_msg **m = NULL;
+		size_t nm = 0;
+
+		/* a transcript longer than the request cannot be its start
+		 * (the slack allows for failed replies, which are skipped) */
+		if (!util_streq(v[i]->system, system) || v[i]->nmessages == 0 || (size_t)v[i]->nmessages > 2 * n + 8)
+			continue;
+		if (store_messages(st, v[i]->id, &m, &nm, NULL) != 0)
+			continue;
+		if (httpd_chat_covered(m, nm, conv, n) > 0)
+			found = xstrdup(v[i]->id);
+		store_msgs_free(m, nm);
+	}
+	store_sessions_free(v, nv);
+	return found;
+}
+
+/* Bind c->chat for conv; *first gets the index of the first new message.
+ * 0, or -1 after answering. */
+static int
+httpd_chat_bind(struct httpd_chat *c, const char *sid, const char *system, const struct llm_msg *const *conv,
+    size_t n, size_t *first)
+{
+	struct store *st = httpd_req_app(c->r)->store;
+	char *cause = NULL, *found = NULL;
+	struct store_msg **v;
+	long k;
+	int rc;
+
+	*first = 0;
+	if (st == NULL)
+		return 0;
+	if (sid == NULL)
+		sid = found = httpd_chat_lookup(st, system, conv, n);
+	if (sid == NULL)
+		return 0;
+	rc = chat_open_id(c->chat, sid, true, &cause);
+	free(found);
+	if (rc < 0) {
+		httpd_fail(c->r, 500, "server_error", NULL, NULL, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (rc == 1)
+		return 0;
+	/* the transcript as chat holds it: compare against its messages */
+	v = xcalloc(chat_count(c->chat) + 1, sizeof *v);
+	for (size_t i = 0; i < chat_count(c->chat); i++)
+		v[i] = (struct store_msg *)chat_msg(c->chat, i);
+	k = httpd_chat_covered(v, chat_count(c->chat), conv, n);
+	free(v);
+	*first = k > 0 ? (size_t)k : 0;
+	return 0;
+}
+
+static struct llm_image *
+httpd_chat_images(const struct llm_msg *m)
+{
+	struct llm_image *im = m->nimages ? xcalloc(m->nimages, sizeof *im) : NULL;
+
+	for (size_t i = 0; i < m->nimages; i++) {
+		im[i].mime = xstrdup(m->images[i].mime);
+		im[i].b64 = xstrdup(m->images[i].b64);
+	}
+	return im;
+}
+
+/* Record conv[first..n) and ask for the reply. 0, or -1 after answering. */
+static int
+httpd_chat_feed(struct httpd_chat *c, const struct llm_msg *const *conv, size_t n, size_t first)
+{
+	char *cause = NULL;
+	int64_t len = httpd_models_context(c->h, chat_model(c->chat));
+	int rc = 0;
+
+	if (len != 0)
+		chat_set_model_context(c->chat, chat_model(c->chat), len);
+	for (size_t i = first; rc == 0 && i + 1 < n; i++)
+		rc = chat_append_msg(c->chat, conv[i], &cause);
+	if (rc == 0) {
+		if (first >= n)
+			rc = chat_continue(c->chat, &cause);
+		else if (strcmp(conv[n - 1]->role, "user") == 0)
+			rc = chat_send(c->chat, conv[n - 1]->content, httpd_chat_images(conv[n - 1]), conv[n - 1]->nimages, &cause);
+		else if ((rc = chat_append_msg(c->chat, conv[n - 1], &cause)) == 0)
+			rc = chat_continue(c->chat, &cause);
+	}
+	if (rc != 0) {
+		httpd_fail(c->r, 500, "server_error", NULL, NULL, "%s", cause ? cause : "cannot start the reply");
+		free(cause);
+		return -1;
+	}
+	httpd_chat_session_header(c);
+	return 0;
+}
+
+/* "messages[1].role: must be ..." names the field "messages[1].role". */
+static char *
+httpd_chat_param(const char *cause)
+{
+	const char *colon = strstr(cause, ": ");
+
+	if (colon == NULL || strchr(cause, ' ') < colon)
+		return NULL;
+	return xstrndup(cause, (size_t)(colon - cause));
+}
+
+/* The session id a request names, NULL if none; -1 after answering. */
+static int
+httpd_chat_sid(struct httpd_req *r, json_t *body, const char **sid)
+{
+	json_t *v = json_object_get(body, "session_id");
+
+	*sid = httpd_req_header(r, "X-Session-Id");
+	if (*sid == NULL && v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			httpd_fail(r, 400, NULL, "session_id", NULL, "session_id: must be a string");
+			return -1;
+		}
+		*sid = json_string_value(v);
+	}
+	if (*sid != NULL && !store_session_id_valid(*sid)) {
+		httpd_fail(r, 400, NULL, "session_id", NULL,
+		    "session_id: must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
+		return -1;
+	}
+	return 0;
+}
+
+void
+httpd_chat_completions(struct httpd_req *r)
+{
+	json_t *body = httpd_req_body(r);
+	struct httpd_chat *c = httpd_chat_new(r, HTTPD_CHAT_V1);
+	const struct llm_msg **conv;
+	struct buf system = { 0 };
+	const char *sid;
+	char *cause = NULL, *param;
+	size_t n = 0, first;
+	int rc;
+
+	if (wire_openai_parse_request(body, &c->req, &cause) != 0) {
+		param = httpd_chat_param(cause);
+		httpd_fail(r, 400, NULL, param, NULL, "%s", cause);
+		free(param);
+		free(cause);
+		return;
+	}
+	if (httpd_chat_sid(r, body, &sid) != 0)
+		return;
+	c->stream = c->req.stream;
+	c->usage = c->stream && wire_openai_request_include_usage(body);
+
+	conv = xcalloc(c->req.nmsgs, sizeof *conv);
+	for (size_t i = 0; i < c->req.nmsgs; i++) {
+		const struct llm_msg *m = &c->req.msgs[i];
+
+		if (strcmp(m->role, "system") == 0)
+			buf_printf(&system, "%s%s", system.len ? "\n\n" : "", m->content);
+		else
+			conv[n++] = m;
+	}
+	rc = httpd_chat_bind(c, sid, system.data, conv, n, &first);
+	if (rc == 0) {
+		chat_set_model(c->chat, c->req.model);
+		if (system.data != NULL)
+			chat_set_system(c->chat, system.data);
+		json_object_clear(chat_options(c->chat));
+		if (c->req.options != NULL)
+			json_object_update(chat_options(c->chat), c->req.options);
+		chat_set_think(c->chat, c->req.think);
+		chat_set_tools(c->chat, json_incref(c->req.tools));
+		chat_set_format(c->chat, json_incref(c->req.format));
+		httpd_chat_feed(c, conv, n, first);
+	}
+	buf_free(&system);
+	free(conv);
+}
+
+/* ---- drop-in /chat, /chat/stream ---- */
+
+static void
+httpd_chat_plain_send(struct httpd_chat *c)
+{
+	struct llm_msg m = { 0 };
+	const struct llm_msg *conv[1] = { &m };
+
+	m.role = (char *)"user";
+	m.content = c->text;
+	httpd_chat_feed(c, conv, 1, 0);
+}
+
+static void
+httpd_chat_plain_model(enum llm_err err, const char *msg, const struct prov_model_list *l, void *arg)
+{
+	struct httpd_chat *c = arg;
+	char *model;
+
+	c->wait = NULL;
+	if (err != LLM_OK) {
+		httpd_chat_backend_fail(c, err, msg);
+		return;
+	}
+	if ((model = httpd_models_default(c->h, l)) == NULL) {
+		httpd_fail(c->r, 503, NULL, NULL, NULL, "the backend offers no models");
+		return;
+	}
+	chat_set_model(c->chat, model);
+	free(model);
+	httpd_chat_plain_send(c);
+}
+
+static bool
+httpd_chat_number(struct httpd_req *r, json_t *body, const char *key, bool integer, json_t *opts)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (integer ? !json_is_integer(v) || json_integer_value(v) < 1 : !json_is_number(v)) {
+		httpd_fail(r, 400, NULL, NULL, NULL, "%s must be a %s", key, integer ? "positive integer" : "number");
+		return false;
+	}
+	json_object_set(opts, key, v);
+	return true;
+}
+
+static void
+httpd_chat_plain_start(struct httpd_req *r, enum httpd_chat_kind kind)
+{
+	json_t *body = httpd_req_body(r), *msg = json_object_get(body, "message"), *model = json_object_get(body, "model");
+	struct httpd_chat *c;
+	const char *sid = NULL;
+	json_t *opts;
+	char *cause = NULL;
+	size_t i;
+
+	if (!json_is_string(msg)) {
+		httpd_fail(r, 400, NULL, NULL, NULL, msg == NULL ? "message is required" : "message must be a string");
+		return;
+	}
+	for (i = 0; i < json_string_length(msg) && strchr(" \t\r\n", json_string_value(msg)[i]) != NULL; i++)
+		;
+	if (i == json_string_length(msg)) {
+		httpd_fail(r, 400, NULL, NULL, NULL, "message must not be empty");
+		return;
+	}
+	if (model != NULL && !json_is_null(model) && (!json_is_string(model) || json_string_length(model) == 0)) {
+		httpd_fail(r, 400, NULL, NULL, NULL, "model must be a non-empty string");
+		return;
+	}
+	if (httpd_chat_sid(r, body, &sid) != 0)
+		return;
+	c = httpd_chat_new(r, kind);
+	c->text = xstrdup(json_string_value(msg));
+	opts = chat_options(c->chat);
+	if (sid != NULL && httpd_req_app(r)->store != NULL && chat_open_id(c->chat, sid, true, &cause) < 0) {
+		httpd_fail(r, 500, NULL, NULL, NULL, "%s", cause);
+		free(cause);
+		return;
+	}
+	opts = chat_options(c->chat);
+	json_object_clear(opts);
+	if (!httpd_chat_number(r, body, "temperature", false, opts) || !httpd_chat_number(r, body, "top_p", false, opts) ||
+	    !httpd_chat_number(r, body, "max_tokens", true, opts))
+		return;
+	if (json_is_string(model))
+		chat_set_model(c->chat, json_string_value(model));
+	else if (chat_model(c->chat) == NULL || chat_model(c->chat)[0] == '\0') {
+		if (httpd_req_app(r)->cfg->model != NULL)
+			chat_set_model(c->chat, httpd_req_app(r)->cfg->model);
+		else {
+			c->wait = httpd_models_get_list(c->h, httpd_chat_plain_model, c);
+			return;
+		}
+	}
+	httpd_chat_plain_send(c);
+}
+
+void
+httpd_chat_plain(struct httpd_req *r)
+{
+	httpd_chat_plain_start(r, HTTPD_CHAT_PLAIN);
+}
+
+void
+httpd_chat_stream(struct httpd_req *r)
+{
+	httpd_chat_plain_start(r, HTTPD_CHAT_STREAM);
+}

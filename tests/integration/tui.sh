@@ -1,0 +1,211 @@
+#!/bin/bash
+# The full-screen face, driven through tmux: a private server socket, a
+# fixed-size window, keys in with send-keys, the screen out with
+# capture-pane. Every wait has a deadline. The backend is fakellm.
+. "$TESTS_DIR/lib.sh"
+
+if ! command -v tmux >/dev/null; then
+	echo "1..0 # SKIP tmux is not installed"
+	exit 0
+fi
+
+SOCK="parley-tui-$$"
+TMUXC="$T_DIR/tmux.conf"
+printf 'set -g remain-on-exit on\nset -g status off\nset -g set-clipboard on\nset -g escape-time 0\n' >"$TMUXC"
+tm() { tmux -L "$SOCK" -f "$TMUXC" "$@"; }
+tui_cleanup() {
+	tm kill-server 2>/dev/null
+	t_cleanup
+}
+trap tui_cleanup EXIT
+
+N=0
+# start_tui ARGS...: a new window running parley; its stderr goes to $ERRF.
+start_tui() {
+	N=$((N + 1))
+	ERRF="$T_DIR/tui-err.$N"
+	tm kill-session -t tui 2>/dev/null
+	tm new-session -d -s tui -x 120 -y 40 \
+		-e HOME="$HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" -e XDG_DATA_HOME="$XDG_DATA_HOME" \
+		-e XDG_STATE_HOME="$XDG_STATE_HOME" -e TERM=tmux-256color \
+		"exec $PARLEY_BIN $* 2>$ERRF"
+}
+screen() { tm capture-pane -p -t tui; }
+screen_has() { screen | grep -qF -- "$1"; }
+# wait_screen TEXT SECONDS: until TEXT is on the screen.
+wait_screen() { wait_for "$2" screen_has "$1"; }
+# the pane's process is gone (or a zombie tmux has not reaped yet)
+pane_dead() {
+	local pid st
+	pid=$(tm display-message -p -t tui '#{pane_pid}')
+	[ "$(tm display-message -p -t tui '#{pane_dead}')" = 1 ] || return 1
+	st=$(ps -o stat= -p "$pid" 2>/dev/null)
+	[ -z "$st" ] || [[ "$st" == Z* ]]
+}
+keys() { tm send-keys -t tui "$@"; }
+
+# expect_screen NAME TEXT [SECONDS]
+expect_screen() {
+	if wait_screen "$2" "${3:-10}"; then ok "$1"; else not_ok "$1" "no '$2' on the screen:" "$(screen)"; fi
+}
+
+# end_tui NAME: quit with Ctrl-D on an empty input; the process must exit
+# cleanly with no sanitizer report.
+end_tui() {
+	keys C-u C-d
+	if wait_for 10 pane_dead && ! grep -qE 'Sanitizer|runtime error' "$ERRF"; then
+		ok "$1"
+	else
+		not_ok "$1" "still running or failed:" "$(cat "$ERRF")" "$(screen)"
+	fi
+}
+
+last_model() { jq -r 'select(.path=="/api/chat") | .body.model' "$F_LOG" | tail -1; }
+
+MODELS='[{"name":"llama3.2:latest","parameter_size":"3.2B"},{"name":"qwen3:8b","parameter_size":"8.2B","quantization_level":"Q5_K_M","loaded":false}]'
+start_fake F ollama '{"models":'"$MODELS"',"chat":[
+ {"tokens":["# Greeting\n\n","Hello **there**, ","friend.\n\n","```sh\n","echo hi\n","```\n\n","- 中文字符 and 😀\n"],"delay_ms":20},
+ {"tokens":["slow "],"repeat":2000,"delay_ms":40},
+ {"echo":true}]}' || exit 1
+OPTS="--provider ollama --base-url $F_URL"
+
+# 1. a prompt streams its answer, Markdown rendered, wide characters kept
+start_tui "$OPTS -m llama3.2"
+expect_screen "the screen starts with the model in the bar" "llama3.2"
+keys "say hello" Enter
+expect_screen "the reply streams in" "friend."
+expect_screen "a code block is numbered" "[1] sh"
+expect_screen "CJK and emoji survive wrapping" "中文字符 and 😀"
+expect_screen "the status line shows the reply's statistics" "tok/s"
+if screen | grep -q '\*\*there\*\*'; then not_ok "bold markers are rendered, not shown" "$(screen)"; else ok "bold markers are rendered, not shown"; fi
+
+# 2. Esc stops a slow reply and keeps the partial text
+keys "go slowly" Enter
+expect_screen "the slow reply starts" "slow slow"
+keys Escape
+expect_screen "Esc marks the reply interrupted" "interrupted"
+expect_screen "the partial text stays" "slow slow"
+sleep_until=$(($(date +%s) + 1))
+# the reply no longer grows (a deadline, not a blind sleep: compare twice)
+a=$(screen)
+wait_for 2 test "$(date +%s)" -ge "$sleep_until"
+b=$(screen)
+expect_eq "nothing streams after Esc" "$a" "$b"
+
+# 3. the picker's filter and selection change the model actually sent
+keys C-p
+expect_screen "the picker lists the models" "qwen3:8b"
+keys q w e n
+expect_screen "the filter narrows the list" "filter: qwen"
+if screen | grep -q "llama3.2:latest"; then not_ok "the filter hides other models" "$(screen)"; else ok "the filter hides other models"; fi
+keys Enter
+expect_screen "the bar shows the chosen model" "│ qwen3:8b │"
+keys "which model" Enter
+expect_screen "the echo reply arrives" "echo: which model"
+expect_eq "the chosen model is the one sent" "qwen3:8b" "$(last_model)"
+
+# 4. help overlay from the key table and the command table
+keys F1
+expect_screen "F1 shows the keys" "Keys (change them"
+expect_screen "help lists the slash commands" "/retry"
+keys Escape
+wait_for 5 bash -c "! tmux -L $SOCK capture-pane -p -t tui | grep -qF 'Keys (change them'"
+check "Esc closes help" test $? -eq 0
+
+# 5. theme switch, live
+keys "/theme mono" Enter
+expect_screen "/theme switches the theme" "theme: mono"
+keys "/theme no-such-theme" Enter
+expect_screen "an unknown theme is an error, not a crash" "no theme 'no-such-theme'"
+keys Escape
+
+# 6. resize reflows and keeps the transcript
+tm resize-window -t tui -x 70 -y 24
+expect_screen "after a resize the transcript is still there" "echo: which model"
+tm resize-window -t tui -x 120 -y 40
+expect_screen "growing again redraws it" "echo: which model"
+
+# 7. copy the last reply through OSC 52 (tmux keeps it as a buffer)
+keys C-y
+expect_screen "Ctrl-Y copies the last reply" "copied the last reply"
+if wait_for 5 bash -c "tmux -L $SOCK show-buffer 2>/dev/null | grep -qF 'echo: which model'"; then
+	ok "the clipboard holds the reply"
+else
+	not_ok "the clipboard holds the reply" "$(tm show-buffer 2>&1)"
+fi
+end_tui "Ctrl-D on empty input quits cleanly"
+
+# 8. sessions: a pipe run's session shows up live and opens
+start_tui "$OPTS -m llama3.2"
+expect_screen "a second screen starts" "llama3.2"
+keys C-o
+expect_screen "the sessions overlay lists earlier sessions" "say hello"
+"$PARLEY_BIN" $OPTS -m llama3.2 "written by a pipe run" </dev/null >/dev/null 2>&1
+expect_screen "a session written by another process appears live" "written by a pipe run"
+keys w r i t t e n
+expect_screen "the sessions filter narrows the list" "filter: written"
+keys Enter
+expect_screen "Enter opens the session" "▌ You"
+expect_screen "its messages are shown" "echo: written by a pipe run"
+keys C-c
+expect_screen "Ctrl-C when idle asks once more" "press Ctrl-C again"
+keys C-c
+if wait_for 10 pane_dead && ! grep -qE 'Sanitizer|runtime error' "$ERRF"; then ok "a second Ctrl-C quits"; else not_ok "a second Ctrl-C quits" "$(cat "$ERRF")"; fi
+
+# 9. the pull view reaches success and the model list refreshes
+start_fake P ollama '{"models":[{"name":"llama3.2:latest"}],"pull":{"steps":3,"delay_ms":10}}' || exit 1
+start_tui "--provider ollama --base-url $P_URL -m llama3.2"
+expect_screen "a screen for the pull starts" "llama3.2"
+keys "/pull tinyllama" Enter
+expect_screen "the pull view shows layer progress" "100%"
+expect_screen "the pull reaches success" "success: the model is ready" 20
+keys Escape
+wait_for 5 bash -c "! tmux -L $SOCK capture-pane -p -t tui | grep -qF 'Esc or Enter closes'"
+keys C-p
+expect_screen "the pulled model is in the picker" "tinyllama:latest"
+keys Escape
+wait_for 5 bash -c "! tmux -L $SOCK capture-pane -p -t tui | grep -qF 'filter:'"
+end_tui "quit after the pull"
+
+# 10. no backend: the screen still starts and says how to fix it
+PORT=$(free_port)
+start_tui "--provider ollama --base-url http://127.0.0.1:$PORT -m llama3.2"
+expect_screen "without a backend the screen still starts" "Cannot reach the backend"
+expect_screen "it says where it looked" "127.0.0.1:$PORT"
+expect_screen "the bar says offline" "offline"
+keys "hello?" Enter
+expect_screen "sending offline gives the text back" "› hello?"
+end_tui "quit from the offline screen"
+
+# 11. a multi-line bracketed paste does not send by itself
+start_tui "$OPTS -m llama3.2"
+expect_screen "a screen for pasting starts" "llama3.2"
+printf 'first pasted line\nsecond pasted line' | tm load-buffer -
+tm paste-buffer -p -t tui
+expect_screen "the paste lands in the input" "second pasted line"
+n_before=$(jq -r 'select(.path=="/api/chat")' "$F_LOG" | grep -c '"path"')
+if screen | grep -q '▌ You'; then not_ok "the paste did not send" "$(screen)"; else ok "the paste did not send"; fi
+keys Enter
+expect_screen "Enter sends the pasted text" "echo: first pasted line"
+expect_eq "the pasted newline reached the model" "first pasted line
+second pasted line" "$(jq -r 'select(.path=="/api/chat") | .body.messages[-1].content' "$F_LOG" | tail -2)"
+end_tui "quit after the paste"
+: "$n_before"
+
+# --listen: the listener runs in the TUI's process; its conversations show
+# up in the sessions overlay as they happen.
+LPORT=$(free_port)
+start_tui "$OPTS -m llama3.2 --listen 127.0.0.1:$LPORT"
+expect_screen "--listen says where it listens" "listener on http://127.0.0.1:$LPORT"
+keys C-o
+expect_screen "the sessions overlay opens" "Sessions"
+reply=$(curl -s -m 20 "http://127.0.0.1:$LPORT/v1/chat/completions" -H 'content-type: application/json' \
+	-d '{"model":"llama3.2","messages":[{"role":"user","content":"over the wire"}]}' | jq -r '.choices[0].message.content')
+expect_contains "the listener answers beside the TUI" "$reply" "over the wire"
+expect_screen "its session appears live" "over the wire"
+keys Escape
+overlay_gone() { ! screen_has "filter:"; }
+check "Esc closes the overlay" wait_for 10 overlay_gone
+end_tui "quit with the listener running"
+
+done_testing

@@ -1,0 +1,352 @@
+/*
+ * test_ui_wrap.c: the curses-free parts of the TUI. Wrapping measures CJK
+ * and emoji as two columns and never splits a character; control bytes
+ * never reach a row; Markdown becomes styled rows with numbered code
+ * blocks; the streaming tail's boundary never falls inside a fence; theme
+ * files parse (and bad ones are refused with the line); the input editor
+ * lays out and moves by characters.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui_chat.h"
+#include "ui_input.h"
+#include "ui_md.h"
+#include "ui_text.h"
+#include "ui_theme.h"
+#include "util.h"
+
+static void
+wrap(struct ui_lines *out, const char *text, int width, bool hard)
+{
+	struct ui_para p = { 0 };
+
+	p.text = text;
+	p.len = strlen(text);
+	p.pfx_style = 0;
+	p.hard = hard;
+	ui_text_wrap(out, &p, width);
+}
+
+static void
+test_widths(void **state)
+{
+	(void)state;
+	assert_int_equal(ui_text_width("abc", 3), 3);
+	assert_int_equal(ui_text_width("中文", strlen("中文")), 4);
+	assert_int_equal(ui_text_width("😀", strlen("😀")), 2);
+	assert_int_equal(ui_text_width("e\xcc\x81", 3), 1); /* e + combining acute */
+	/* a wide character that does not fit is not split */
+	assert_int_equal(ui_text_fit("a中", strlen("a中"), 2), 1);
+	assert_int_equal(ui_text_fit("a中", strlen("a中"), 3), 4);
+}
+
+static void
+test_wrap_words(void **state)
+{
+	struct ui_lines l = { 0 };
+
+	(void)state;
+	wrap(&l, "the quick brown fox jumps", 10, false);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].text, "the quick");
+	assert_string_equal(l.v[1].text, "brown fox");
+	assert_string_equal(l.v[2].text, "jumps");
+	for (size_t i = 0; i < l.n; i++)
+		assert_true(l.v[i].width <= 10);
+	ui_lines_clear(&l);
+
+	/* a word longer than the row is cut */
+	wrap(&l, "abcdefghijkl", 5, false);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].text, "abcde");
+	ui_lines_clear(&l);
+
+	/* hard breaks */
+	wrap(&l, "one\ntwo", 20, false);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].text, "two");
+	ui_lines_clear(&l);
+}
+
+static void
+test_wrap_wide(void **state)
+{
+	struct ui_lines l = { 0 };
+
+	(void)state;
+	/* CJK has no spaces: it breaks between characters, 2 columns each */
+	wrap(&l, "中文字符中文字符", 7, false);
+	for (size_t i = 0; i < l.n; i++)
+		assert_true(l.v[i].width <= 7);
+	assert_string_equal(l.v[0].text, "中文字");
+	assert_int_equal(l.n, 3);
+	ui_lines_clear(&l);
+
+	wrap(&l, "ok 😀😀😀😀", 5, false);
+	for (size_t i = 0; i < l.n; i++) {
+		assert_true(l.v[i].width <= 5);
+		assert_true(util_utf8_valid(l.v[i].text, l.v[i].len));
+	}
+	ui_lines_clear(&l);
+}
+
+static void
+test_wrap_sanitises(void **state)
+{
+	struct ui_lines l = { 0 };
+
+	(void)state;
+	wrap(&l, "a\033[2Jb\x01\xff\tc\r", 40, false);
+	assert_int_equal(l.n, 1);
+	assert_null(memchr(l.v[0].text, '\033', l.v[0].len));
+	assert_null(memchr(l.v[0].text, '\x01', l.v[0].len));
+	assert_null(memchr(l.v[0].text, '\r', l.v[0].len));
+	assert_true(util_utf8_valid(l.v[0].text, l.v[0].len));
+	assert_non_null(strstr(l.v[0].text, "    c")); /* tab: 4 spaces */
+	ui_lines_clear(&l);
+}
+
+/* Find a row containing s; its style at the first byte of s. */
+static int
+style_of(const struct ui_lines *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *p = strstr(l->v[i].text, s);
+
+		if (p != NULL)
+			return l->v[i].style[p - l->v[i].text];
+	}
+	return -1;
+}
+
+static bool
+has_row(const struct ui_lines *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].text, s) == 0)
+			return true;
+	return false;
+}
+
+static void
+check_markdown(void (*render)(struct ui_lines *, const char *, size_t, int, int))
+{
+	const char *md = "# Title\n\nSome **bold** and *slanted* and `code`.\n\n- one\n- two\n\n> quoted\n\n```c\nint x;\n```\n";
+	struct ui_lines l = { 0 };
+
+	render(&l, md, strlen(md), 40, 3);
+	assert_true(has_row(&l, "Title"));
+	assert_int_equal(UI_ST_ROLE(style_of(&l, "Title")), UI_ROLE_HEADING);
+	assert_true(style_of(&l, "bold") & UI_ST_BOLD);
+	assert_true(style_of(&l, "slanted") & UI_ST_ITALIC);
+	assert_int_equal(UI_ST_ROLE(style_of(&l, "code")), UI_ROLE_CODE);
+	assert_true(has_row(&l, "• one"));
+	assert_true(has_row(&l, "│ quoted"));
+	assert_true(has_row(&l, "[3] c"));
+	assert_true(has_row(&l, "int x;"));
+	assert_int_equal(l.ncodes, 1);
+	assert_string_equal(l.codes[0], "int x;");
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].text, "int x;") == 0)
+			assert_int_equal(l.v[i].fill, UI_ROLE_CODEBLOCK);
+	assert_int_equal(style_of(&l, "**"), -1); /* markers are not shown */
+	ui_lines_clear(&l);
+}
+
+static void
+test_markdown(void **state)
+{
+	(void)state;
+	check_markdown(ui_md_render);
+}
+
+static void
+test_markdown_light(void **state)
+{
+	(void)state;
+	check_markdown(ui_md_light);
+}
+
+static void
+test_stable(void **state)
+{
+	const char *a = "para one\n\npara two\n\nunfinished";
+	const char *b = "intro\n\n```\ncode\n\nmore code\n";
+
+	(void)state;
+	assert_int_equal(ui_md_stable(a, strlen(a)), strlen("para one\n\npara two\n\n"));
+	/* a blank line inside an open fence is not a boundary */
+	assert_int_equal(ui_md_stable(b, strlen(b)), strlen("intro\n\n"));
+	assert_int_equal(ui_md_stable("no newline", 10), 0);
+}
+
+static void
+test_theme(void **state)
+{
+	struct ui_theme t = { 0 };
+	char *cause = NULL;
+
+	(void)state;
+	ui_theme_defaults(&t);
+	assert_int_equal(ui_theme_parse(&t, "# comment\nheading = 214 default bold underline\n"
+	                                    "code = #ff0000 black  # trailing\n"
+	                                    "user = bright-blue\n",
+	                     &cause),
+	    0);
+	assert_int_equal(t.roles[UI_ROLE_HEADING].fg, 214);
+	assert_int_equal(t.roles[UI_ROLE_HEADING].bg, UI_COLOR_DEFAULT);
+	assert_int_equal(t.roles[UI_ROLE_HEADING].attrs, UI_ATTR_BOLD | UI_ATTR_UNDERLINE);
+	assert_int_equal(t.roles[UI_ROLE_CODE].fg, 196);
+	assert_int_equal(t.roles[UI_ROLE_CODE].bg, 0);
+	assert_int_equal(t.roles[UI_ROLE_USER].fg, 12);
+	/* 8-colour fallback */
+	assert_int_equal(ui_theme_to8(196), 1);
+	assert_int_equal(ui_theme_to8(21), 4);
+	assert_int_equal(ui_theme_to8(255), 7);
+
+	assert_int_equal(ui_theme_parse(&t, "text = default\nnosuchrole = red\n", &cause), -1);
+	assert_non_null(strstr(cause, "line 2"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(ui_theme_parse(&t, "text = red blinking\n", &cause), -1);
+	assert_non_null(strstr(cause, "blinking"));
+	free(cause);
+	ui_theme_clear(&t);
+}
+
+static void
+test_shipped_themes(void **state)
+{
+	static const char *const names[] = { "default", "light", "gruvbox", "solarized-dark", "mono" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *path = xasprintf("%s/../themes/%s.theme", getenv("TESTS_DIR") ? getenv("TESTS_DIR") : "tests", names[i]);
+		struct ui_theme t = { 0 };
+		char *cause = NULL;
+
+		if (ui_theme_load(&t, path, &cause) != 0)
+			fail_msg("%s: %s", names[i], cause);
+		for (int r = 0; r < UI_ROLE_COUNT; r++)
+			if (!t.roles[r].set)
+				fail_msg("%s does not set role %s", names[i], ui_theme_roles[r].name);
+		ui_theme_clear(&t);
+		free(path);
+	}
+}
+
+static void
+test_input(void **state)
+{
+	struct ui_input *in = ui_input_new(NULL);
+	struct ui_lines l = { 0 };
+	int cy, cx;
+
+	(void)state;
+	ui_input_insert(in, "héllo 中文", strlen("héllo 中文"));
+	ui_input_action(in, UI_ACT_LEFT);
+	ui_input_action(in, UI_ACT_BACKSPACE);
+	assert_string_equal(ui_input_text(in), "héllo 文");
+	ui_input_action(in, UI_ACT_BOL);
+	ui_input_action(in, UI_ACT_KILL_WORD_FWD);
+	assert_string_equal(ui_input_text(in), " 文");
+	ui_input_set(in, "line one\nline two");
+	ui_input_layout(in, 40, 10, &l, &cy, &cx);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(cy, 1);
+	assert_int_equal(cx, 2 + 8);
+	ui_lines_clear(&l);
+	/* Up on the second line moves up, on the first walks history */
+	ui_input_remember(in, "earlier");
+	ui_input_set(in, "a\nb");
+	ui_input_action(in, UI_ACT_HIST_PREV);
+	assert_string_equal(ui_input_text(in), "a\nb");
+	ui_input_action(in, UI_ACT_HIST_PREV);
+	assert_string_equal(ui_input_text(in), "earlier");
+	ui_input_action(in, UI_ACT_HIST_NEXT);
+	assert_string_equal(ui_input_text(in), "a\nb");
+	/* the layout scrolls to the cursor and caps the rows */
+	ui_input_set(in, "1\n2\n3\n4\n5\n6");
+	ui_input_layout(in, 40, 3, &l, &cy, &cx);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(cy, 2);
+	ui_lines_clear(&l);
+	ui_input_free(in);
+}
+
+static struct store_msg test_msgs[3];
+
+static const struct store_msg *
+get_msg(void *arg, size_t i)
+{
+	(void)arg;
+	return &test_msgs[i];
+}
+
+static void
+test_transcript(void **state)
+{
+	struct ui_chat *t = ui_chat_new();
+	const struct ui_line *rows[5];
+	char big[4096];
+
+	(void)state;
+	memset(test_msgs, 0, sizeof test_msgs);
+	test_msgs[0].role = (char *)"user";
+	test_msgs[0].content = (char *)"hello";
+	test_msgs[1].role = (char *)"assistant";
+	test_msgs[1].model = (char *)"m";
+	for (size_t i = 0; i < sizeof big - 1; i++)
+		big[i] = i % 50 == 49 ? '\n' : 'x';
+	big[sizeof big - 1] = '\0';
+	test_msgs[1].content = big;
+	test_msgs[1].state = STORE_STREAMING;
+	ui_chat_sync(t, get_msg, NULL, 2, 40);
+	assert_true(ui_chat_following(t));
+	ui_chat_view(t, 5, rows);
+	assert_non_null(rows[4]);
+	/* scrolling up leaves follow mode; End returns to it */
+	ui_chat_scroll(t, -10, 5);
+	assert_false(ui_chat_following(t));
+	assert_true(ui_chat_below(t, 5) > 0);
+	/* a resize keeps the reading position inside the same message */
+	ui_chat_sync(t, get_msg, NULL, 2, 20);
+	assert_false(ui_chat_following(t));
+	ui_chat_scroll(t, 100000, 5);
+	assert_true(ui_chat_following(t));
+	ui_chat_top(t);
+	ui_chat_view(t, 5, rows);
+	assert_non_null(rows[0]);
+	assert_string_equal(rows[0]->text, "▌ You");
+	ui_chat_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_widths),
+		cmocka_unit_test(test_wrap_words),
+		cmocka_unit_test(test_wrap_wide),
+		cmocka_unit_test(test_wrap_sanitises),
+		cmocka_unit_test(test_markdown),
+		cmocka_unit_test(test_markdown_light),
+		cmocka_unit_test(test_stable),
+		cmocka_unit_test(test_theme),
+		cmocka_unit_test(test_shipped_themes),
+		cmocka_unit_test(test_input),
+		cmocka_unit_test(test_transcript),
+	};
+
+	if (setlocale(LC_ALL, "C.UTF-8") == NULL)
+		setlocale(LC_ALL, "en_US.UTF-8");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
