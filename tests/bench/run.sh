@@ -254,7 +254,7 @@ key=$(cat src/store.c src/cmd_sessions.c tests/bench/gen_sessions.mjs | sha1sum 
 key=$key-$SESSIONS-$MSGS-$BIGCHARS
 store=$out/cache/store-$key
 if [ ! -f "$store/done" ]; then
-	rm -rf "$out"/cache/store-*
+	rm -rf "$out"/cache/store-*-"$SESSIONS-$MSGS-$BIGCHARS" # stale builds of this size
 	mkdir -p "$store/gen"
 	say "building the store: $SESSIONS sessions x $MSGS messages through parley sessions import (kept for later runs)"
 	t0=$(date +%s)
@@ -304,9 +304,9 @@ row 6d "REPL opening the largest session: exec to prompt" ms abs '<' 100 \
 	"$(jcol "$work/repl-big.pty" ready_ms)" "REPL, empty session" "$(jcol "$work/repl-idle.pty" ready_ms)"
 unset PARLEY_DB OLLAMA_HOST
 
-# ---- 3, 5: faces that are not in this tree yet ----
-ls src/ui.c >/dev/null 2>&1 || pending 3 "TUI: 200k tokens in tmux at 120x40" "the TUI is not in this tree"
-ls src/httpd.c >/dev/null 2>&1 || pending 5 "listener: openai SDK through parley serve" "the listener is not in this tree"
+# ---- 3, 5: rows not written yet ----
+pending 3 "TUI: 200k tokens in tmux at 120x40" "not measured yet"
+pending 5 "listener: openai SDK through parley serve" "not measured yet"
 
 # ---- the table and results.json ----
 
