@@ -290,10 +290,14 @@ jscan_object(const char *text, size_t len, const char *const *keys, size_t nkeys
 bool
 jscan_first(const struct jscan_val *array, struct jscan_val *out)
 {
-	struct jscan s = { array->p + 1, array->p + array->len, 0 };
+	struct jscan s;
 
+	/* an absent member has no text to point into */
 	if (array->type != JSCAN_ARRAY)
 		return false;
+	s.p = array->p + 1;
+	s.end = array->p + array->len;
+	s.depth = 0;
 	jscan_ws(&s);
 	if (s.p >= s.end || *s.p == ']')
 		return false;
