@@ -137,10 +137,6 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all build and test dependencies are installed"; fi
 
-bench: parley
-	$(Q)$(MAKE) --no-print-directory BUILD=rel tests-build
-	$(Q)tests/bench/run.sh build/rel
-
 run:
 	$(Q)pkg-config --exists $(PKGS) || $(MAKE) --no-print-directory deps
 	$(Q)$(MAKE) --no-print-directory parley
@@ -215,3 +211,25 @@ fuzz-smoke:
 
 -include $(wildcard $(FUZZ_OUT)/obj/*.d $(FUZZ_OUT)/*.d)
 # ---- end fuzz ----
+
+# ---- bench: parley against curl and the official clients (not in check) ----
+#   make bench               the full run (a few minutes), table + build/bench/results.json
+#   make bench BENCH_QUICK=1 a smoke run on small inputs
+# The helpers measure a command's own CPU and memory (rusage) and time an
+# interactive face on a pseudo-terminal (ptyrun); the release build is used.
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=build/rel/bench/%)
+
+.PHONY: bench-build
+
+build/rel/bench/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -o $@ $< -lutil
+
+bench-build: $(BENCH_BIN)
+
+bench: parley
+	$(Q)$(MAKE) --no-print-directory BUILD=rel tests-build bench-build
+	$(Q)BENCH_QUICK=$(BENCH_QUICK) tests/bench/run.sh build/rel
+# ---- end bench ----

@@ -10,7 +10,9 @@
  * with json_loadb (no copy of the line) and turned into events in a fixed
  * order: THINKING, TOKEN, TOOL_CALLs, then DONE with statistics on the final
  * line. Event text points into the parsed JSON and is valid only during the
- * callback.
+ * callback. The line that carries one piece of the reply, nearly every line
+ * of a stream, is first tried with jscan, which reads it without building
+ * a tree; any other line goes to Jansson.
  */
 #include "wire_ollama.h"
 
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jscan.h"
 #include "util.h"
 
 /* ---- request ---- */
@@ -366,6 +369,48 @@ wire_ollama_done(json_t *o, llm_ev_cb cb, void *arg)
 	cb(&ev, arg);
 }
 
+#define WIRE_OLLAMA_FAST_MAX 1024 /* longest piece taken by the fast path */
+
+/* A streamed line that is only a piece of the reply (not done, no error, no
+ * tool calls), read with jscan: same events as the Jansson path. false:
+ * not such a line, nothing was emitted. */
+static bool
+wire_ollama_fast(const char *text, size_t len, llm_ev_cb cb, void *arg)
+{
+	static const char *const top[] = { "message", "done", "error" };
+	static const char *const inner[] = { "content", "thinking", "tool_calls" };
+	char content[WIRE_OLLAMA_FAST_MAX], thinking[WIRE_OLLAMA_FAST_MAX];
+	struct jscan_val t[3], m[3];
+	struct llm_ev ev = { 0 };
+	long nc = 0, nt = 0;
+
+	if (!jscan_object(text, len, top, 3, t) || t[1].type == JSCAN_TRUE ||
+	    (t[2].type != JSCAN_ABSENT && t[2].type != JSCAN_NULL))
+		return false;
+	if (t[0].type == JSCAN_ABSENT)
+		return true;
+	if (t[0].type != JSCAN_OBJECT || !jscan_object(t[0].p, t[0].len, inner, 3, m) ||
+	    (m[2].type != JSCAN_ABSENT && m[2].type != JSCAN_NULL))
+		return false;
+	if (m[0].type == JSCAN_STRING && (nc = jscan_string(&m[0], content, sizeof content)) < 0)
+		return false;
+	if (m[1].type == JSCAN_STRING && (nt = jscan_string(&m[1], thinking, sizeof thinking)) < 0)
+		return false;
+	if (nt > 0) {
+		ev.type = LLM_EV_THINKING;
+		ev.text = thinking;
+		ev.len = (size_t)nt;
+		cb(&ev, arg);
+	}
+	if (nc > 0) {
+		ev.type = LLM_EV_TOKEN;
+		ev.text = content;
+		ev.len = (size_t)nc;
+		cb(&ev, arg);
+	}
+	return true;
+}
+
 /* One chat object; body says a missing done flag still ends the reply. */
 static int
 wire_ollama_chat_obj(const char *text, size_t len, bool body, llm_ev_cb cb, void *arg)
@@ -373,6 +418,8 @@ wire_ollama_chat_obj(const char *text, size_t len, bool body, llm_ev_cb cb, void
 	json_t *o, *e, *msg;
 	int rc = 0;
 
+	if (!body && wire_ollama_fast(text, len, cb, arg))
+		return 0;
 	o = json_loadb(text, len, 0, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);

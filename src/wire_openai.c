@@ -9,7 +9,9 @@
  * fragments keyed by index, possibly interleaved, so they are gathered in
  * calls[] (one entry per index, arguments concatenated in a struct buf) and
  * emitted whole by wire_openai_finish. Usage may come on any chunk or not at
- * all; llama-server's timings fill the gaps.
+ * all; llama-server's timings fill the gaps. A chunk that is only a piece
+ * of text, nearly every chunk of a stream, is first read with jscan without
+ * building a tree; any other goes to Jansson.
  *
  * Listener side: encoders for chunks and error objects, and
  * wire_openai_parse_request, which validates an incoming request the way
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "jscan.h"
 #include "util.h"
 
 /* ---- request encoder ---- */
@@ -387,6 +390,59 @@ wire_openai_object(struct wire_openai *w, json_t *o, bool whole, llm_ev_cb cb, v
 	return 0;
 }
 
+#define WIRE_OPENAI_FAST_MAX 1024 /* longest piece taken by the fast path */
+
+/* A chunk that carries only text (no error, usage, timings, tool calls or
+ * finish reason), read with jscan: same events as wire_openai_object.
+ * false: not such a chunk, nothing was emitted. */
+static bool
+wire_openai_fast(const char *data, size_t len, llm_ev_cb cb, void *arg)
+{
+	static const char *const top[] = { "choices", "error", "usage", "timings" };
+	static const char *const choice[] = { "delta", "finish_reason" };
+	static const char *const delta[] = { "content", "reasoning_content", "reasoning", "tool_calls" };
+	char content[WIRE_OPENAI_FAST_MAX], thinking[WIRE_OPENAI_FAST_MAX];
+	struct jscan_val t[4], first, c[2], d[4];
+	struct llm_ev ev = { 0 };
+	long nc = 0, nt = 0;
+
+	if (!jscan_object(data, len, top, 4, t) ||
+	    (t[1].type != JSCAN_ABSENT && t[1].type != JSCAN_NULL) ||
+	    t[2].type == JSCAN_OBJECT || t[3].type == JSCAN_OBJECT)
+		return false;
+	if (!jscan_first(&t[0], &first) || first.type != JSCAN_OBJECT)
+		return true; /* no choice to read, as in wire_openai_object */
+	if (!jscan_object(first.p, first.len, choice, 2, c) || c[1].type == JSCAN_STRING)
+		return false;
+	if (c[0].type != JSCAN_OBJECT)
+		return true;
+	if (!jscan_object(c[0].p, c[0].len, delta, 4, d) ||
+	    (d[3].type != JSCAN_ABSENT && d[3].type != JSCAN_NULL))
+		return false;
+	/* reasoning_content wins when it has text, as in wire_openai_delta */
+	if (d[1].type == JSCAN_STRING && d[1].len > 2)
+		nt = jscan_string(&d[1], thinking, sizeof thinking);
+	else if (d[2].type == JSCAN_STRING)
+		nt = jscan_string(&d[2], thinking, sizeof thinking);
+	if (nt < 0)
+		return false;
+	if (d[0].type == JSCAN_STRING && (nc = jscan_string(&d[0], content, sizeof content)) < 0)
+		return false;
+	if (nt > 0) {
+		ev.type = LLM_EV_THINKING;
+		ev.text = thinking;
+		ev.len = (size_t)nt;
+		cb(&ev, arg);
+	}
+	if (nc > 0) {
+		ev.type = LLM_EV_TOKEN;
+		ev.text = content;
+		ev.len = (size_t)nc;
+		cb(&ev, arg);
+	}
+	return true;
+}
+
 int
 wire_openai_chunk(struct wire_openai *w, const char *data, size_t len, llm_ev_cb cb, void *arg)
 {
@@ -398,6 +454,8 @@ wire_openai_chunk(struct wire_openai *w, const char *data, size_t len, llm_ev_cb
 	/* The OpenAI SDK stops at any data starting with [DONE]. */
 	if (len >= 6 && memcmp(data, "[DONE]", 6) == 0)
 		return 1;
+	if (wire_openai_fast(data, len, cb, arg))
+		return 0;
 	o = json_loadb(data, len, 0, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);

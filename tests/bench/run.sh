@@ -1,0 +1,348 @@
+#!/bin/bash
+# tests/bench/run.sh BUILD_DIR: parley's speed against baselines measured in
+# the same run (curl, the official ollama and openai npm clients, the bare
+# cost of starting parley). Every measurement is repeated; a row quotes the
+# median with min-max, its ratio is computed from the medians, and it is
+# MET or MISSED against its target. Prints one table; writes every sample
+# to build/bench/results.json.
+#
+#   BENCH_QUICK=1   small inputs, fewer repetitions: a smoke run
+#   BENCH_REPS=N    repetitions of the heavy measurements (default 5)
+#
+# CPU is user+sys of the client process alone (wait4 in rusage.c); the
+# backend double runs as a separate process and is never counted. The
+# generated session store is kept between runs in build/bench/cache and
+# rebuilt when the store code, the generator or the sizes change.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+root=$PWD
+build=$root/${1:-build/rel}
+PARLEY=$build/parley
+FAKELLM=$build/tests/fakellm
+RUSAGE=$build/bench/rusage
+PTYRUN=$build/bench/ptyrun
+NODE_DIR=$root/tests/bench/node
+for b in "$PARLEY" "$FAKELLM" "$RUSAGE" "$PTYRUN"; do
+	[ -x "$b" ] || {
+		echo "bench: $b is missing (make bench builds it)" >&2
+		exit 1
+	}
+done
+for t in curl node npm jq tmux; do
+	command -v $t >/dev/null || {
+		echo "bench: $t is not installed (make deps)" >&2
+		exit 1
+	}
+done
+
+if [ -n "${BENCH_QUICK:-}" ]; then
+	TOKENS=20000 REPS=${BENCH_REPS:-3} QREPS=7 SESSIONS=300 MSGS=50
+else
+	TOKENS=200000 REPS=${BENCH_REPS:-5} QREPS=21 SESSIONS=10000 MSGS=50
+fi
+BIGCHARS=1000000
+
+out=$root/build/bench
+work=$out/work
+rm -rf "$work"
+mkdir -p "$work" "$out/cache"
+export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data XDG_STATE_HOME=$work/state
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME"
+unset OLLAMA_HOST OLLAMA_BASE_URL OLLAMA_MODEL LM_STUDIO_BASE_URL LM_STUDIO_MODEL \
+	OPENAI_BASE_URL OPENAI_API_KEY LOCAL_LLM_MODEL PARLEY_PROVIDER PARLEY_MODEL \
+	PARLEY_DB PARLEY_CONFIG PARLEY_THEME PARLEY_SERVE_KEY NO_COLOR \
+	http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+export NO_PROXY='*'
+errlog=$work/errors.log
+: >"$errlog"
+
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes.
+wait_for() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s)" -gt "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+# start_fake NAME FLAVOR SCENARIO_JSON: sets NAME_URL.
+start_fake() {
+	local dir=$work/fake-$1
+	mkdir -p "$dir"
+	printf '%s\n' "$3" >"$dir/scenario.json"
+	"$FAKELLM" --flavor "$2" --scenario "$dir/scenario.json" --port-file "$dir/port" \
+		--log /dev/null 2>"$dir/stderr" &
+	PIDS+=($!)
+	wait_for 10 test -s "$dir/port" || {
+		say "the $2 double did not start: $(cat "$dir/stderr")"
+		exit 1
+	}
+	printf -v "$1_URL" 'http://127.0.0.1:%s' "$(cat "$dir/port")"
+}
+
+# ---- statistics and rows ----
+
+# stats: the values on stdin -> "median min max n" (median of an even count:
+# the mean of the middle two).
+stats() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "null null null 0"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.6g %.6g %.6g %d\n", m, v[1], v[NR], NR }'
+}
+
+# col FILE N [SCALE]: column N of a rusage result file, times SCALE.
+col() { awk -v n="$2" -v s="${3:-1}" '{ printf "%.6f\n", $n * s }' "$1"; }
+
+# jcol FILE KEY [SCALE]: KEY of each JSON line of a ptyrun result file.
+jcol() { jq -r --arg k "$2" --argjson s "${3:-1}" '.[$k] * $s' "$1"; }
+
+ROWS=$work/rows.jsonl
+: >"$ROWS"
+
+# row ID TITLE UNIT KIND OP TARGET PARLEY_VALUES BASE_NAME BASE_VALUES [NOTE]
+#   KIND ratio: the target bounds median(parley) / median(baseline);
+#   KIND abs: it bounds median(parley) in UNIT, the baseline is context.
+#   OP is "<=" or "<"; *_VALUES are newline-separated samples.
+row() {
+	local id=$1 title=$2 unit=$3 kind=$4 op=$5 target=$6 pv=$7 bname=$8 bv=$9 note=${10:-}
+	local p b ratio=null val met
+	read -r -a p <<<"$(printf '%s\n' "$pv" | grep -v '^$' | stats)"
+	read -r -a b <<<"$(printf '%s\n' "$bv" | grep -v '^$' | stats)"
+	if [ "${p[0]}" != null ] && [ "${b[0]}" != null ] && awk "BEGIN { exit !(${b[0]} > 0) }"; then
+		ratio=$(awk "BEGIN { printf \"%.4g\", ${p[0]} / ${b[0]} }")
+	fi
+	if [ "$kind" = ratio ]; then val=$ratio; else val=${p[0]}; fi
+	if [ "$val" = null ]; then
+		met=null
+	elif awk "BEGIN { exit !($val $op $target) }"; then
+		met=true
+	else
+		met=false
+	fi
+	jq -cn --arg id "$id" --arg title "$title" --arg unit "$unit" --arg kind "$kind" \
+		--arg op "$op" --argjson target "$target" --arg bname "$bname" --arg note "$note" \
+		--argjson ratio "$ratio" --argjson met "$met" \
+		--argjson ps "[$(printf '%s\n' "$pv" | grep -v '^$' | paste -sd,)]" \
+		--argjson bs "[$(printf '%s\n' "$bv" | grep -v '^$' | paste -sd,)]" \
+		--argjson pm "${p[0]}" --argjson pmin "${p[1]}" --argjson pmax "${p[2]}" \
+		--argjson bm "${b[0]}" --argjson bmin "${b[1]}" --argjson bmax "${b[2]}" \
+		'{id: $id, title: $title, unit: $unit, kind: $kind, target: {op: $op, value: $target},
+		  parley: {median: $pm, min: $pmin, max: $pmax, samples: $ps},
+		  baseline: {name: $bname, median: $bm, min: $bmin, max: $bmax, samples: $bs},
+		  ratio: $ratio, met: $met, note: (if $note == "" then null else $note end)}' >>"$ROWS"
+	say "row $id: parley ${p[0]} $unit, $bname ${b[0]} $unit, ratio $ratio, met $met"
+}
+
+# pending ID TITLE WHY: a row that cannot be measured in this tree yet.
+pending() {
+	jq -cn --arg id "$1" --arg title "$2" --arg note "$3" \
+		'{id: $id, title: $title, met: null, pending: true, note: $note}' >>"$ROWS"
+}
+
+# ---- 1, 2: the token path ----
+
+# The reply: 8 pieces, one of them non-ASCII and one a newline, so the
+# decoders do real unescaping; repeated to TOKENS pieces.
+PIECES='["Hello", ",", " world", "!", " na\u00efve", " \"quoted\"", " code", "\n"]'
+REPEAT=$((TOKENS / 8))
+scenario() {
+	printf '{"models":[{"name":"bench"}],"accept_any_model":true,"chat":{"tokens":%s,"repeat":%d}}' \
+		"$PIECES" "$REPEAT"
+}
+start_fake OLL ollama "$(scenario)"
+start_fake OAI openai "$(scenario)"
+expected=$work/expected.txt
+jq -rj --argjson n "$REPEAT" '[range($n)] | map($p) | add | join("")' --argjson p "$PIECES" -n >"$expected"
+
+node_ok=true
+if [ ! -d "$NODE_DIR/node_modules/ollama" ] || [ ! -d "$NODE_DIR/node_modules/openai" ]; then
+	say "installing the official clients into tests/bench/node/node_modules"
+	(cd "$NODE_DIR" && npm install --no-audit --no-fund --no-package-lock >"$work/npm.log" 2>&1) || {
+		say "npm install failed (see $work/npm.log); the npm client rows are skipped"
+		node_ok=false
+	}
+fi
+
+OLL_BODY='{"model":"bench","messages":[{"role":"user","content":"hi"}]}'
+OAI_BODY='{"model":"bench","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+CLIENTS=(
+	"parley-ollama|$PARLEY --provider ollama --base-url $OLL_URL -m bench hi"
+	"curl-ollama|curl -sN $OLL_URL/api/chat -d $OLL_BODY -o /dev/null"
+	"js-ollama|node $NODE_DIR/ollama_chat.mjs $OLL_URL bench"
+	"parley-openai|$PARLEY --provider openai --base-url $OAI_URL -m bench hi"
+	"curl-openai|curl -sN $OAI_URL/v1/chat/completions -H content-type:application/json -d $OAI_BODY -o /dev/null"
+	"js-openai|node $NODE_DIR/openai_chat.mjs $OAI_URL/v1 bench"
+)
+
+# Each client once to a file first: its output must be the whole reply.
+for c in "${CLIENTS[@]}"; do
+	name=${c%%|*}
+	read -r -a cmd <<<"${c#*|}"
+	case $name in
+	curl-*) continue ;;
+	js-*) $node_ok || continue ;;
+	esac
+	"${cmd[@]}" >"$work/$name.out" 2>>"$errlog" </dev/null
+	if ! cmp -s "$expected" "$work/$name.out"; then
+		say "$name did not print the reply it was sent ($(wc -c <"$work/$name.out") of $(wc -c <"$expected") bytes)"
+		exit 1
+	fi
+done
+say "token path: $TOKENS tokens, $REPS runs of each client, interleaved"
+for ((i = 0; i < REPS; i++)); do
+	for c in "${CLIENTS[@]}"; do
+		name=${c%%|*}
+		read -r -a cmd <<<"${c#*|}"
+		case $name in js-*) $node_ok || continue ;; esac
+		"$RUSAGE" "$work/$name.ru" "${cmd[@]}" >/dev/null 2>>"$errlog" </dev/null ||
+			say "$name failed (status $?)"
+	done
+done
+cpu() { [ -f "$work/$1.ru" ] && col "$work/$1.ru" 1; }
+row 1a "Ollama NDJSON, $TOKENS tokens: client CPU vs curl" s ratio '<=' 15 \
+	"$(cpu parley-ollama)" "curl -sN > /dev/null" "$(cpu curl-ollama)"
+row 1b "Ollama NDJSON, $TOKENS tokens: client CPU vs ollama-js" s ratio '<=' 0.3 \
+	"$(cpu parley-ollama)" "ollama npm client" "$(cpu js-ollama)"
+row 2a "OpenAI SSE, $TOKENS tokens: client CPU vs curl" s ratio '<=' 15 \
+	"$(cpu parley-openai)" "curl -sN > /dev/null" "$(cpu curl-openai)"
+row 2b "OpenAI SSE, $TOKENS tokens: client CPU vs openai-js" s ratio '<=' 0.3 \
+	"$(cpu parley-openai)" "openai npm client" "$(cpu js-openai)"
+
+# ---- 4: start-up and memory ----
+
+# The floor of every start-up row: exec parley, load its libraries, print
+# the version, exit.
+say "start-up: $QREPS runs each, interleaved"
+export OLLAMA_HOST=${OLL_URL#http://}
+for ((i = 0; i < QREPS; i++)); do
+	"$RUSAGE" "$work/version.ru" "$PARLEY" --version >/dev/null 2>>"$errlog"
+	"$RUSAGE" "$work/models.ru" "$PARLEY" models >/dev/null 2>>"$errlog" ||
+		say "parley models failed"
+	"$RUSAGE" "$work/tags.ru" curl -sf "$OLL_URL/api/tags" -o /dev/null 2>>"$errlog"
+	"$PTYRUN" -w '>>> ' -k '\x04' "$PARLEY" --repl -m bench >>"$work/repl-idle.pty" 2>>"$errlog" ||
+		say "the REPL did not show its prompt"
+done
+row 4a "parley models (OLLAMA_HOST set): wall vs curl /api/tags" ms ratio '<=' 1.5 \
+	"$(col "$work/models.ru" 4 1000)" "curl -s /api/tags" "$(col "$work/tags.ru" 4 1000)" \
+	"parley models probes /api/version, then lists /api/tags"
+row 4c "REPL idle at its prompt: RSS" MB abs '<' 10 \
+	"$(jcol "$work/repl-idle.pty" rss_kb 0.0009765625)" "parley --version (max RSS)" \
+	"$(col "$work/version.ru" 5 0.0009765625)" \
+	"parley --repl on a 120x40 pty, VmRSS once the prompt is up and output is quiet"
+row 4b "REPL: exec to the prompt (first paint)" ms abs '<' 20 \
+	"$(jcol "$work/repl-idle.pty" ready_ms)" "parley --version (wall)" \
+	"$(col "$work/version.ru" 4 1000)" \
+	"stands in for the TUI's first frame until the TUI lands: it includes the /api/version probe"
+
+# ---- 6: the session store ----
+
+# SESSIONS sessions of MSGS messages through `parley sessions import`, plus
+# one session of BIGCHARS characters (the largest). Built once per key.
+key=$(cat src/store.c src/cmd_sessions.c tests/bench/gen_sessions.mjs | sha1sum | cut -c1-12)
+key=$key-$SESSIONS-$MSGS-$BIGCHARS
+store=$out/cache/store-$key
+if [ ! -f "$store/done" ]; then
+	rm -rf "$out"/cache/store-*-"$SESSIONS-$MSGS-$BIGCHARS" # stale builds of this size
+	mkdir -p "$store/gen"
+	say "building the store: $SESSIONS sessions x $MSGS messages through parley sessions import (kept for later runs)"
+	t0=$(date +%s)
+	node tests/bench/gen_sessions.mjs "$store/gen" "$SESSIONS" "$MSGS" || exit 1
+	node tests/bench/gen_sessions.mjs "$store/gen" 1 100 "$BIGCHARS" || exit 1
+	mv "$store/gen/big.json" "$store/big.json"
+	find "$store/gen" -name '*.json' -print0 | sort -z |
+		PARLEY_DB=$store/parley.db xargs -0 -P 2 -n 1 "$PARLEY" sessions import >/dev/null 2>>"$errlog" || {
+		say "import failed: $(tail -n 3 "$errlog")"
+		exit 1
+	}
+	PARLEY_DB=$store/parley.db "$PARLEY" sessions import "$store/big.json" >"$store/big.id" || exit 1
+	rm -rf "$store/gen"
+	echo "$(($(date +%s) - t0))" >"$store/done"
+	say "store built in $(cat "$store/done") s"
+fi
+export PARLEY_DB=$work/store.db
+cp "$store/parley.db" "$PARLEY_DB"
+bigid=$(cat "$store/big.id")
+nmsgs=$(sqlite3 "$PARLEY_DB" 'SELECT count(*) FROM messages' 2>/dev/null || echo '?')
+nsess=$(sqlite3 "$PARLEY_DB" 'SELECT count(*) FROM sessions' 2>/dev/null || echo '?')
+say "store: $nsess sessions, $nmsgs messages, $(du -m "$PARLEY_DB" | cut -f1) MB"
+"$PARLEY" sessions list >/dev/null 2>&1 # warm the page cache
+for ((i = 0; i < QREPS; i++)); do
+	"$RUSAGE" "$work/s-version.ru" "$PARLEY" --version >/dev/null 2>>"$errlog"
+	"$RUSAGE" "$work/s-list.ru" "$PARLEY" sessions list >/dev/null 2>>"$errlog"
+	"$RUSAGE" "$work/s-search.ru" "$PARLEY" sessions search garden bridge >/dev/null 2>>"$errlog"
+	"$RUSAGE" "$work/s-show.ru" "$PARLEY" sessions show "$bigid" >/dev/null 2>>"$errlog"
+done
+for ((i = 0; i < REPS; i++)); do
+	"$PTYRUN" -w '>>> ' -k '\x04' "$PARLEY" --repl -s "$bigid" >>"$work/repl-big.pty" 2>>"$errlog" ||
+		say "the REPL did not open the large session"
+done
+row 4d "REPL with a $BIGCHARS-character session open: RSS" MB abs '<' 30 \
+	"$(jcol "$work/repl-big.pty" rss_kb 0.0009765625)" "REPL idle, empty session" \
+	"$(jcol "$work/repl-idle.pty" rss_kb 0.0009765625)" \
+	"parley --repl -s ID on a 120x40 pty, VmRSS at the prompt; the session is in a store of $nsess sessions"
+baseline="parley --version (wall)"
+row 6a "sessions list ($nsess sessions, $nmsgs messages): wall" ms abs '<' 100 \
+	"$(col "$work/s-list.ru" 4 1000)" "$baseline" "$(col "$work/s-version.ru" 4 1000)"
+row 6b "sessions search (two words, all sessions): wall" ms abs '<' 200 \
+	"$(col "$work/s-search.ru" 4 1000)" "$baseline" "$(col "$work/s-version.ru" 4 1000)"
+row 6c "sessions show the largest ($BIGCHARS characters): wall" ms abs '<' 100 \
+	"$(col "$work/s-show.ru" 4 1000)" "$baseline" "$(col "$work/s-version.ru" 4 1000)" \
+	"the whole transcript printed to /dev/null"
+row 6d "REPL opening the largest session: exec to prompt" ms abs '<' 100 \
+	"$(jcol "$work/repl-big.pty" ready_ms)" "REPL, empty session" "$(jcol "$work/repl-idle.pty" ready_ms)"
+unset PARLEY_DB OLLAMA_HOST
+
+# ---- 3, 5: rows not written yet ----
+pending 3 "TUI: 200k tokens in tmux at 120x40" "not measured yet"
+pending 5 "listener: openai SDK through parley serve" "not measured yet"
+
+# ---- the table and results.json ----
+
+jq -s --arg quick "${BENCH_QUICK:-}" --argjson tokens "$TOKENS" --argjson reps "$REPS" \
+	--arg host "$(uname -srm)" --arg cpus "$(nproc)" --arg rev "$(git rev-parse --short HEAD 2>/dev/null)" \
+	--arg date "$(date -u +%FT%TZ)" \
+	'{date: $date, revision: $rev, host: $host, cpus: ($cpus | tonumber), quick: ($quick != ""),
+	  tokens: $tokens, reps: $reps, rows: .}' "$ROWS" >"$out/results.json"
+
+fmt() { # value -> short text
+	awk -v v="$1" 'BEGIN { if (v == "null") print "-"; else if (v >= 100) printf "%.0f", v;
+		else if (v >= 10) printf "%.1f", v; else if (v >= 1) printf "%.2f", v; else printf "%.3g", v }'
+}
+printf '\n| row | measure | parley: median (min-max) | baseline: median (min-max) | ratio | target | result |\n'
+printf '|---|---|---|---|---|---|---|\n'
+while IFS= read -r r; do
+	id=$(jq -r .id <<<"$r")
+	title=$(jq -r .title <<<"$r")
+	if [ "$(jq -r '.pending // false' <<<"$r")" = true ]; then
+		printf '| %s | %s | - | - | - | - | pending: %s |\n' "$id" "$title" "$(jq -r .note <<<"$r")"
+		continue
+	fi
+	u=$(jq -r .unit <<<"$r")
+	p="$(fmt "$(jq -r .parley.median <<<"$r")") $u ($(fmt "$(jq -r .parley.min <<<"$r")")-$(fmt "$(jq -r .parley.max <<<"$r")"))"
+	b="$(jq -r .baseline.name <<<"$r"): $(fmt "$(jq -r .baseline.median <<<"$r")") $u ($(fmt "$(jq -r .baseline.min <<<"$r")")-$(fmt "$(jq -r .baseline.max <<<"$r")"))"
+	ratio=$(jq -r .ratio <<<"$r")
+	[ "$ratio" = null ] && ratio=- || ratio="$(fmt "$ratio")x"
+	op=$(jq -r .target.op <<<"$r" | sed 's/<=/≤/')
+	t="$op $(jq -r .target.value <<<"$r")"
+	[ "$(jq -r .kind <<<"$r")" = ratio ] && t="${t}x" || t="$t $u"
+	case $(jq -r .met <<<"$r") in true) m=MET ;; false) m=MISSED ;; *) m='no data' ;; esac
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$id" "$title" "$p" "$b" "$ratio" "$t" "$m"
+done < <(jq -c -s 'sort_by(.id)[]' "$ROWS")
+printf '\n%s, %s CPUs, %s tokens, %s runs per heavy row (%s per start-up/store row); results in %s\n' \
+	"$(uname -srm)" "$(nproc)" "$TOKENS" "$REPS" "$QREPS" "${out#"$root"/}/results.json"
+if [ -s "$errlog" ]; then
+	say "stderr of the measured commands (first lines):"
+	head -n 5 "$errlog" >&2
+fi
