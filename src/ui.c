@@ -134,6 +134,9 @@ ui_msg_expire(void *arg)
 	ui->dirty = true;
 }
 
+static void ui_message(struct ui *ui, unsigned char role, bool sticky, const char *fmt, va_list ap)
+    PRINTFLIKE(4, 0);
+
 static void
 ui_message(struct ui *ui, unsigned char role, bool sticky, const char *fmt, va_list ap)
 {
