@@ -438,9 +438,24 @@ store_col_str(sqlite3_stmt *s, int i)
 static bool
 store_pid_alive(int64_t pid)
 {
+	char path[64], stat[256], *rp;
+	FILE *fp;
+	size_t n;
+
 	if (pid <= 0 || pid > 0x7fffffff)
 		return false;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return false;
+	/* A killed writer its parent has not reaped yet is a zombie: dead for
+	 * our purposes, though kill() still finds it. */
+	snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return true;
+	n = fread(stat, 1, sizeof stat - 1, fp);
+	fclose(fp);
+	stat[n] = '\0';
+	rp = strrchr(stat, ')');
+	return rp == NULL || rp[1] != ' ' || (rp[2] != 'Z' && rp[2] != 'X');
 }
 
 /* ---------------------------------------------------------------------- */

@@ -71,6 +71,8 @@ if [ -z "$failed_at" ]; then
 		"$(sqlite3 "$T_DIR/s.db" "SELECT COUNT(*) FROM messages")"
 fi
 tm send-keys -t soak C-u C-d
-check "soak: quits cleanly" wait_for 10 bash -c "! kill -0 $pid"
+# gone, or a zombie tmux has not reaped yet
+gone() { ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; }
+check "soak: quits cleanly" wait_for 10 gone
 
 done_testing
