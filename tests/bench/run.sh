@@ -8,6 +8,7 @@
 #
 #   BENCH_QUICK=1   small inputs, fewer repetitions: a smoke run
 #   BENCH_REPS=N    repetitions of the heavy measurements (default 5)
+#   BENCH_TOKENS=N  tokens in the streamed reply (default 200000, quick 20000)
 #
 # CPU is user+sys of the client process alone (wait4 in rusage.c); the
 # backend double runs as a separate process and is never counted. The
@@ -40,6 +41,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 else
 	TOKENS=200000 REPS=${BENCH_REPS:-5} QREPS=21 SESSIONS=10000 MSGS=50
 fi
+TOKENS=${BENCH_TOKENS:-$TOKENS}
 BIGCHARS=1000000
 
 out=$root/build/bench
