@@ -858,8 +858,15 @@ httpd_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx, enum
 	(void)socket_ctx;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
 		h->nconn++;
-	else if (h->nconn > 0)
-		h->nconn--;
+	else {
+		if (h->nconn > 0)
+			h->nconn--;
+		/* At its connection limit MHD takes the listening socket out of
+		 * its epoll set and puts it back only at the start of a later
+		 * MHD_run. With no other connection left nothing would wake the
+		 * loop for that run, and the listener would never accept again. */
+		httpd_kick(h);
+	}
 }
 
 /* ---- setup ---- */

@@ -8,6 +8,7 @@
 #
 #   BENCH_QUICK=1   small inputs, fewer repetitions: a smoke run
 #   BENCH_REPS=N    repetitions of the heavy measurements (default 5)
+#   BENCH_TOKENS=N  tokens in the streamed reply (default 200000, quick 20000)
 #
 # CPU is user+sys of the client process alone (wait4 in rusage.c); the
 # backend double runs as a separate process and is never counted. The
@@ -40,6 +41,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 else
 	TOKENS=200000 REPS=${BENCH_REPS:-5} QREPS=21 SESSIONS=10000 MSGS=50
 fi
+TOKENS=${BENCH_TOKENS:-$TOKENS}
 BIGCHARS=1000000
 
 out=$root/build/bench
@@ -114,7 +116,8 @@ ROWS=$work/rows.jsonl
 # row ID TITLE UNIT KIND OP TARGET PARLEY_VALUES BASE_NAME BASE_VALUES [NOTE]
 #   KIND ratio: the target bounds median(parley) / median(baseline);
 #   KIND abs: it bounds median(parley) in UNIT, the baseline is context.
-#   OP is "<=" or "<"; *_VALUES are newline-separated samples.
+#   OP is "<=", "<" or ">="; TARGET null: a figure quoted for context,
+#   neither MET nor MISSED. *_VALUES are newline-separated samples.
 row() {
 	local id=$1 title=$2 unit=$3 kind=$4 op=$5 target=$6 pv=$7 bname=$8 bv=$9 note=${10:-}
 	local p b ratio=null val met
@@ -124,7 +127,7 @@ row() {
 		ratio=$(awk "BEGIN { printf \"%.4g\", ${p[0]} / ${b[0]} }")
 	fi
 	if [ "$kind" = ratio ]; then val=$ratio; else val=${p[0]}; fi
-	if [ "$val" = null ]; then
+	if [ "$val" = null ] || [ "$target" = null ]; then
 		met=null
 	elif awk "BEGIN { exit !($val $op $target) }"; then
 		met=true
@@ -304,9 +307,115 @@ row 6d "REPL opening the largest session: exec to prompt" ms abs '<' 100 \
 	"$(jcol "$work/repl-big.pty" ready_ms)" "REPL, empty session" "$(jcol "$work/repl-idle.pty" ready_ms)"
 unset PARLEY_DB OLLAMA_HOST
 
-# ---- 3, 5: rows not written yet ----
-pending 3 "TUI: 200k tokens in tmux at 120x40" "not measured yet"
-pending 5 "listener: openai SDK through parley serve" "not measured yet"
+# ---- 3: the TUI ----
+
+# The same TOKENS-token reply as row 1, streamed into the TUI in tmux at
+# 120x40. The clock starts when the prompt is sent and stops when a capture
+# of the pane shows the finished status line (the reply's token count, no
+# spinner) under a transcript that ends with the last piece. CPU is
+# utime+stime of the parley process (the pane's own pid) read at that
+# moment; frames come from PARLEY_TUI_STATS=1 when it exits. The baseline is
+# pipe mode on the same stream, run between the TUI runs.
+TMUX_BENCH=(tmux -L "bench-$$" -f /dev/null)
+TICK=$(getconf CLK_TCK)
+tui_done() { # the pane shows the whole reply, finished
+	"${TMUX_BENCH[@]}" capture-pane -p -t bench >"$work/tui.cap" || return 1
+	tail -n 1 "$work/tui.cap" | grep -q "^ $TOKENS tokens" &&
+		grep -v '^$' "$work/tui.cap" | tail -n 4 | head -n 1 | grep -q 'code$'
+}
+tui_ready() { "${TMUX_BENCH[@]}" capture-pane -p -t bench | tail -n 1 | grep -q 'F1 help'; }
+tui_cpu() { # PID -> user+sys seconds
+	awk -v t="$TICK" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"
+}
+say "TUI: $TOKENS tokens into tmux at 120x40, $REPS runs, pipe mode between them"
+: >"$work/tui.tsv"
+for ((i = 0; i < REPS; i++)); do
+	"$RUSAGE" "$work/tui-pipe.ru" "$PARLEY" --provider ollama --base-url "$OLL_URL" -m bench hi \
+		>/dev/null 2>>"$errlog" </dev/null || say "pipe mode failed"
+	"${TMUX_BENCH[@]}" kill-server 2>/dev/null
+	"${TMUX_BENCH[@]}" new-session -d -s bench -x 120 -y 40 \
+		"exec env PARLEY_TUI_STATS=1 $PARLEY --provider ollama --base-url $OLL_URL -m bench 2>$work/tui.err"
+	if ! wait_for 10 tui_ready; then
+		say "the TUI did not come up: $(cat "$work/tui.err")"
+		break
+	fi
+	pid=$("${TMUX_BENCH[@]}" display -p -t bench '#{pane_pid}')
+	t0=$(date +%s%N)
+	"${TMUX_BENCH[@]}" send-keys -t bench hi Enter
+	if ! wait_for 120 tui_done; then
+		say "the TUI did not show the whole reply"
+		break
+	fi
+	t1=$(date +%s%N)
+	cpu_s=$(tui_cpu "$pid")
+	"${TMUX_BENCH[@]}" send-keys -t bench C-d
+	wait_for 10 grep -q 'frames painted' "$work/tui.err" || say "no PARLEY_TUI_STATS line"
+	read -r frames paint_ms loops < <(sed -n 's/^parley: \([0-9]*\) frames painted in \([0-9.]*\) ms, \([0-9]*\) loop.*/\1 \2 \3/p' "$work/tui.err")
+	printf '%s %s %s %s %s\n' "$(((t1 - t0) / 1000))" "$cpu_s" "${frames:-null}" "${paint_ms:-null}" \
+		"${loops:-null}" >>"$work/tui.tsv"
+	cp "$work/tui.cap" "$work/tui-last.cap"
+done
+"${TMUX_BENCH[@]}" kill-server 2>/dev/null
+tui() { awk -v n="$1" -v s="${2:-1}" '$n != "null" { printf "%.6f\n", $n * s }' "$work/tui.tsv"; }
+fps() { awk '$3 != "null" { printf "%.3f\n", $3 / ($1 / 1e6) }' "$work/tui.tsv"; }
+row 3a "TUI, $TOKENS tokens in tmux at 120x40: send to last token on screen" s ratio '<=' 1.5 \
+	"$(tui 1 1e-6)" "pipe mode, same stream (exec to exit)" "$(col "$work/tui-pipe.ru" 4)" \
+	"polled with tmux capture-pane: done when the status line shows the reply's token count and the transcript ends with its last piece"
+row 3b "TUI: CPU of the parley process" s abs '<=' null \
+	"$(tui 2)" "pipe mode, same stream" "$(col "$work/tui-pipe.ru" 1)" \
+	"utime+stime from /proc/PID/stat at the end of the reply, start-up included"
+row 3c "TUI: CPU per 1,000 tokens" ms abs '<=' null \
+	"$(tui 2 "$(awk -v t="$TOKENS" 'BEGIN { print 1e6 / t }')")" "pipe mode, same stream" \
+	"$(col "$work/tui-pipe.ru" 1 "$(awk -v t="$TOKENS" 'BEGIN { print 1e6 / t }')")"
+row 3d "TUI: frames painted per second while streaming" "frames/s" abs '<=' 60 \
+	"$(fps)" "frame interval cap (16 ms)" "62.5" \
+	"PARLEY_TUI_STATS=1 frame count (start-up frames included) over the send-to-screen time; paint time and loop iterations in the samples file"
+cp "$work/tui.tsv" "$out/tui.tsv"
+
+# ---- 5: the listener ----
+
+# The official openai client (one keep-alive client per endpoint) against
+# the OpenAI double directly and against parley serve in front of it, both
+# replying with 16 x 8 pieces. Latency: N non-streamed requests, alternating
+# between the two, once per repetition; the listener stores every exchange
+# (its default; serve has no --no-save). Then 32 streamed requests at once.
+LSCEN=$(printf '{"models":[{"name":"bench"}],"accept_any_model":true,"chat":{"tokens":%s,"repeat":16}}' "$PIECES")
+start_fake LST openai "$LSCEN"
+jq -rj '[range(16)] | map($p) | add | join("")' --argjson p "$PIECES" -n >"$work/listener.txt"
+if $node_ok; then
+	"$PARLEY" serve --listen 127.0.0.1:0 --provider openai --base-url "$LST_URL" 2>"$work/serve.err" &
+	PIDS+=($!)
+	if wait_for 10 grep -q 'listening on' "$work/serve.err"; then
+		SERVE_URL=$(grep -o 'listening on http://[0-9.:]*' "$work/serve.err" | cut -d' ' -f3)
+		LN=$([ -n "${BENCH_QUICK:-}" ] && echo 200 || echo 1000)
+		say "listener: $LN non-streamed requests each way, $REPS runs; 32 streamed at once"
+		: >"$work/lat.jsonl"
+		: >"$work/conc.jsonl"
+		: >"$work/conc-direct.jsonl"
+		for ((i = 0; i < REPS; i++)); do
+			node "$NODE_DIR/listener.mjs" latency "$LST_URL/v1" "$SERVE_URL/v1" bench "$work/listener.txt" "$LN" \
+				>>"$work/lat.jsonl" 2>>"$errlog" || say "the latency run failed"
+			node "$NODE_DIR/listener.mjs" concurrent "$SERVE_URL/v1" bench "$work/listener.txt" 32 \
+				>>"$work/conc.jsonl" 2>>"$errlog" || say "the concurrent run failed"
+			node "$NODE_DIR/listener.mjs" concurrent "$LST_URL/v1" bench "$work/listener.txt" 32 \
+				>>"$work/conc-direct.jsonl" 2>>"$errlog" || say "the concurrent run (direct) failed"
+		done
+		lat() { jq -r "$1" "$work/lat.jsonl"; }
+		row 5a "listener: added latency per non-streamed request, p50" ms abs '<' 1 \
+			"$(lat '.parley_p50 - .direct_p50')" "openai client to the double directly, p50" "$(lat .direct_p50)" \
+			"p50 through parley serve minus p50 direct, same run, alternating requests"
+		row 5b "listener: added latency per non-streamed request, p99" ms abs '<' null \
+			"$(lat '.parley_p99 - .direct_p99')" "openai client to the double directly, p99" "$(lat .direct_p99)"
+		row 5c "listener: 32 concurrent streamed requests ending with the whole reply" requests abs '>=' 32 \
+			"$(jcol "$work/conc.jsonl" complete)" "the same 32 to the double directly" \
+			"$(jcol "$work/conc-direct.jsonl" complete)"
+		row 5d "listener: 32 concurrent streamed requests, throughput" "req/s" ratio '>=' null \
+			"$(jcol "$work/conc.jsonl" rps)" "the same 32 to the double directly" \
+			"$(jcol "$work/conc-direct.jsonl" rps)" "one node process drives all 32; its own CPU is in both figures"
+	else
+		say "parley serve did not start: $(cat "$work/serve.err")"
+	fi
+fi
 
 # ---- the table and results.json ----
 
@@ -334,10 +443,11 @@ while IFS= read -r r; do
 	b="$(jq -r .baseline.name <<<"$r"): $(fmt "$(jq -r .baseline.median <<<"$r")") $u ($(fmt "$(jq -r .baseline.min <<<"$r")")-$(fmt "$(jq -r .baseline.max <<<"$r")"))"
 	ratio=$(jq -r .ratio <<<"$r")
 	[ "$ratio" = null ] && ratio=- || ratio="$(fmt "$ratio")x"
-	op=$(jq -r .target.op <<<"$r" | sed 's/<=/≤/')
+	op=$(jq -r .target.op <<<"$r" | sed 's/<=/≤/; s/>=/≥/')
 	t="$op $(jq -r .target.value <<<"$r")"
 	[ "$(jq -r .kind <<<"$r")" = ratio ] && t="${t}x" || t="$t $u"
 	case $(jq -r .met <<<"$r") in true) m=MET ;; false) m=MISSED ;; *) m='no data' ;; esac
+	[ "$(jq -r .target.value <<<"$r")" = null ] && t=- m=info
 	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$id" "$title" "$p" "$b" "$ratio" "$t" "$m"
 done < <(jq -c -s 'sort_by(.id)[]' "$ROWS")
 printf '\n%s, %s CPUs, %s tokens, %s runs per heavy row (%s per start-up/store row); results in %s\n' \
