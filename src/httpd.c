@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,7 +51,7 @@
 #define HTTPD_DEPTH_MAX 64 /* JSON nesting */
 #define HTTPD_HEADER_MEM (32u << 10) /* per-connection pool: request line and headers */
 #define HTTPD_OUT_MAX (8u << 20) /* unsent stream bytes before a reader is given up */
-#define HTTPD_MAX_CONN 128
+#define HTTPD_MAX_CONN 512
 #define HTTPD_IDLE_S 60
 #define HTTPD_TOTAL_S 600
 #define HTTPD_STREAM_BLOCK (16u << 10)
@@ -988,6 +989,58 @@ fail:
 	return -1;
 }
 
+/* Percent-decoding for paths and query arguments, in place, as MHD's own
+ * except that %00 stays as it is: a decoded NUL would cut the C string MHD
+ * hands us, so "/v1/sessions/a%00b" would name session "a". Left encoded it
+ * is just an invalid id. */
+static int
+httpd_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static size_t
+httpd_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	const char *r = s;
+
+	(void)cls;
+	(void)c;
+	while (*r != '\0') {
+		int hi, lo;
+
+		if (r[0] == '%' && (hi = httpd_hexval(r[1])) >= 0 && (lo = httpd_hexval(r[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else
+			*w++ = *r++;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/* Each connection is a descriptor: make sure the cap, not the default
+ * limit of 1024 open files, is what turns clients away. */
+static void
+httpd_raise_fd_limit(size_t max_conn)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)(max_conn * 2 + 64);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 struct httpd *
 httpd_new(struct app *a, const char *listen, char **cause)
 {
@@ -1008,6 +1061,7 @@ httpd_new(struct app *a, const char *listen, char **cause)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	httpd_raise_fd_limit(h->max_conn);
 	/* MHD turns connections beyond its own limit away without a word, so
 	 * it gets some room above ours and we answer those 503 */
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, httpd_access, h,
@@ -1017,6 +1071,7 @@ httpd_new(struct app *a, const char *listen, char **cause)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)(h->max_conn + 16),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)httpd_env_long("PARLEY_SERVE_IDLE_TIMEOUT", HTTPD_IDLE_S, 1, 86400),
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_HEADER_MEM,
+	    MHD_OPTION_UNESCAPE_CALLBACK, httpd_unescape, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		util_fail(cause, "cannot start the listener on %s", h->address);

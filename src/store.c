@@ -608,6 +608,10 @@ store_pragmas(struct store *st, char **cause)
 		 * never the file, and saves an fsync per streaming update. */
 		"PRAGMA synchronous = NORMAL",
 		"PRAGMA foreign_keys = ON",
+		/* The TUI and the listener run for days: a bounded page cache
+		 * keeps their memory flat as the store grows (SQLite's default
+		 * is 2 MB a connection); a chat's hot pages are few. */
+		"PRAGMA cache_size = -512",
 	};
 	int rc;
 
