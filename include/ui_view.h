@@ -76,6 +76,5 @@ void ui_draw_line(int y, int x, int w, const struct ui_line *l);
 void ui_draw_box(int y, int x, int h, int w, const char *title);
 
 /* Sizes for lists: "2.0 GB". */
-void ui_size(char *dst, size_t n, int64_t bytes);
 
 #endif

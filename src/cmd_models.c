@@ -15,6 +15,7 @@
 #include "app.h"
 #include "buf.h"
 #include "cmd.h"
+#include "progress.h"
 #include "util.h"
 
 struct cmd_wait {
@@ -123,25 +124,6 @@ cmd_done_cb(enum llm_err err, const char *msg, void *arg)
 	w->err = err;
 	w->msg = msg ? xstrdup(msg) : NULL;
 	w->done = true;
-}
-
-/* "2.0 GB", decimal units as Ollama prints them. */
-static void
-cmd_size(char *out, size_t len, int64_t bytes)
-{
-	const char *units[] = { "B", "KB", "MB", "GB", "TB" };
-	double v = (double)bytes;
-	int u = 0;
-
-	if (bytes <= 0) {
-		snprintf(out, len, "-");
-		return;
-	}
-	while (v >= 1000 && u < 4) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(out, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
 }
 
 static time_t
@@ -264,7 +246,7 @@ cmd_models(struct config *cfg, int argc, char **argv)
 			const struct prov_model *m = &w.list->v[i];
 			char size[32], mod[48];
 
-			cmd_size(size, sizeof size, m->size);
+			progress_size(size, sizeof size, m->size);
 			cmd_relative(mod, sizeof mod, cmd_parse_time(m->modified));
 			if (m->loaded == 1 && (m->modified == NULL || m->modified[0] == '\0'))
 				snprintf(mod, sizeof mod, "loaded");
@@ -314,7 +296,7 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 			const struct prov_model *m = &w.list->v[i];
 			char size[32], until[48], proc[32], ctx[24];
 
-			cmd_size(size, sizeof size, m->size);
+			progress_size(size, sizeof size, m->size);
 			cmd_relative(until, sizeof until, cmd_parse_time(m->expires));
 			if (m->size <= 0)
 				snprintf(proc, sizeof proc, "-");
@@ -444,13 +426,11 @@ cmd_cp(struct config *cfg, int argc, char **argv)
 /* --- pull -------------------------------------------------------------- */
 
 #define PULL_MAX_LAYERS 64
-#define PULL_WINDOW 32 /* speed samples per layer */
 
 struct pull_layer {
 	char digest[80];
-	int64_t total, completed;
-	int64_t st[PULL_WINDOW], sb[PULL_WINDOW]; /* sample times (ms) and bytes */
-	int ns, head;
+	int64_t total;
+	struct progress_rate rate;
 	bool reported;
 };
 
@@ -478,43 +458,13 @@ pull_layer(struct pull_view *pv, const char *digest)
 	return &pv->layers[pv->nlayers++];
 }
 
-/* Bytes per second over the ring of recent samples (about 2 s of Ollama's
- * 60 ms updates). */
-static double
-pull_speed(const struct pull_layer *l)
-{
-	int oldest, newest;
-
-	if (l->ns < 2)
-		return 0;
-	newest = (l->head + PULL_WINDOW - 1) % PULL_WINDOW;
-	oldest = l->ns < PULL_WINDOW ? 0 : l->head;
-	if (l->st[newest] <= l->st[oldest])
-		return 0;
-	return (double)(l->sb[newest] - l->sb[oldest]) * 1000.0 / (double)(l->st[newest] - l->st[oldest]);
-}
-
-static void
-pull_sample(struct pull_layer *l, int64_t completed)
-{
-	int64_t now = util_now_ms();
-
-	if (completed < l->completed)
-		l->ns = l->head = 0; /* progress went back: the download restarted */
-	l->completed = completed;
-	l->st[l->head] = now;
-	l->sb[l->head] = completed;
-	l->head = (l->head + 1) % PULL_WINDOW;
-	if (l->ns < PULL_WINDOW)
-		l->ns++;
-}
-
 static void
 pull_line(struct buf *b, const struct pull_layer *l, int width)
 {
 	char done[32], total[32], speed[32] = "", eta[32] = "";
-	double sp = pull_speed(l);
-	int pct = l->total > 0 ? (int)(100.0 * (double)l->completed / (double)l->total) : 0;
+	double sp = progress_speed(&l->rate);
+	int64_t completed = l->rate.completed;
+	int pct = l->total > 0 ? (int)(100.0 * (double)completed / (double)l->total) : 0;
 	int barw = width - 70, fill;
 	const char *hex = strncmp(l->digest, "sha256:", 7) == 0 ? l->digest + 7 : l->digest;
 
@@ -525,19 +475,12 @@ pull_line(struct buf *b, const struct pull_layer *l, int width)
 	if (barw > 50)
 		barw = 50;
 	fill = barw * pct / 100;
-	cmd_size(done, sizeof done, l->completed);
-	cmd_size(total, sizeof total, l->total);
-	if (sp > 0 && l->completed < l->total) {
-		long secs = (long)((double)(l->total - l->completed) / sp);
-
-		cmd_size(speed, sizeof speed, (int64_t)sp);
+	progress_size(done, sizeof done, completed);
+	progress_size(total, sizeof total, l->total);
+	if (sp > 0 && completed < l->total) {
+		progress_size(speed, sizeof speed, (int64_t)sp);
 		strcat(speed, "/s");
-		if (secs >= 3600)
-			snprintf(eta, sizeof eta, "%ldh%02ldm", secs / 3600, secs % 3600 / 60);
-		else if (secs >= 60)
-			snprintf(eta, sizeof eta, "%ldm%02lds", secs / 60, secs % 60);
-		else
-			snprintf(eta, sizeof eta, "%lds", secs);
+		progress_eta(eta, sizeof eta, l->total - completed, sp);
 	}
 	buf_printf(b, "pulling %.12s: %3d%% ▕", hex, pct);
 	for (int i = 0; i < barw; i++)
@@ -603,8 +546,8 @@ pull_progress(const struct prov_pull_ev *ev, void *arg)
 			return;
 		if (ev->total > 0)
 			l->total = ev->total;
-		pull_sample(l, ev->completed);
-		if (!pv->tty && l->total > 0 && l->completed >= l->total && !l->reported) {
+		progress_sample(&l->rate, ev->completed);
+		if (!pv->tty && l->total > 0 && l->rate.completed >= l->total && !l->reported) {
 			struct buf b = { 0 };
 
 			/* not drawing in place: one line per finished layer */

@@ -44,6 +44,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "httpd.h"
+#include "progress.h"
 #include "pipe.h"
 #include "slash.h"
 #include "util.h"
@@ -1018,24 +1019,6 @@ repl_read(struct repl *r)
 
 /* --- the face's commands ------------------------------------------------------ */
 
-static void
-repl_size(char *out, size_t len, int64_t bytes)
-{
-	const char *units[] = { "B", "KB", "MB", "GB", "TB" };
-	double v = (double)bytes;
-	int u = 0;
-
-	if (bytes <= 0) {
-		snprintf(out, len, "-");
-		return;
-	}
-	while (v >= 1000 && u < 4) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(out, len, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-}
-
 static int
 repl_models(void *arg)
 {
@@ -1064,7 +1047,7 @@ repl_models(void *arg)
 		const struct prov_model *m = &l->v[i];
 		bool cur = util_streq(m->name, chat_model(r->c));
 
-		repl_size(size, sizeof size, m->size);
+		progress_size(size, sizeof size, m->size);
 		printf("%s %-*s  %-8s  %-8s  %9s  %s\n", cur ? "*" : " ", (int)wn, m->name,
 		    m->params && m->params[0] ? m->params : "-", m->quant && m->quant[0] ? m->quant : "-", size,
 		    m->loaded == 1 ? "loaded" : "");
@@ -1114,8 +1097,8 @@ repl_pull_progress(const struct prov_pull_ev *ev, void *arg)
 	                                : pct;
 	fill = barw * pct / 100;
 	hex = strncmp(ev->digest, "sha256:", 7) == 0 ? ev->digest + 7 : ev->digest;
-	repl_size(done, sizeof done, ev->completed);
-	repl_size(total, sizeof total, ev->total);
+	progress_size(done, sizeof done, ev->completed);
+	progress_size(total, sizeof total, ev->total);
 	printf("\r\033[Kpulling %.12s %3d%% [", hex, pct);
 	for (int i = 0; i < barw; i++)
 		fputc(i < fill ? '#' : ' ', stdout);

@@ -292,21 +292,6 @@ ui_watch_store(struct ui *ui, bool on)
 	ui_store_arm(ui);
 }
 
-void
-ui_size(char *dst, size_t n, int64_t b)
-{
-	if (b <= 0)
-		snprintf(dst, n, "-");
-	else if (b >= 1000000000)
-		snprintf(dst, n, "%.1f GB", (double)b / 1e9);
-	else if (b >= 1000000)
-		snprintf(dst, n, "%.0f MB", (double)b / 1e6);
-	else if (b >= 1000)
-		snprintf(dst, n, "%.0f KB", (double)b / 1e3);
-	else
-		snprintf(dst, n, "%lld B", (long long)b);
-}
-
 /* --- drawing helpers --------------------------------------------------- */
 
 int

@@ -19,6 +19,7 @@
 #include "ui_keys.h"
 #include "ui_theme.h"
 #include "ui_view.h"
+#include "progress.h"
 #include "util.h"
 
 struct ui_picker {
@@ -265,7 +266,7 @@ ui_picker_draw_details(struct ui_picker *p, int y, int x, int h, int w)
 		return;
 	ui_draw_fill(y, x, w, UI_ROLE_BORDER);
 	ui_draw_text(y + r++, x, w, "── details ──", UI_ROLE_BORDER);
-	ui_size(size, sizeof size, m->size);
+	progress_size(size, sizeof size, m->size);
 	buf_printf(&b, "%s · %s · %s · %s · %s", m->name, m->family ? m->family : "-", m->params ? m->params : "-",
 	    m->quant ? m->quant : "-", size);
 	if (r < h)
@@ -276,7 +277,7 @@ ui_picker_draw_details(struct ui_picker *p, int y, int x, int h, int w)
 	if (m->loaded == 1) {
 		char vram[32];
 
-		ui_size(vram, sizeof vram, m->size_vram);
+		progress_size(vram, sizeof vram, m->size_vram);
 		buf_printf(&b, "loaded (%s in VRAM, until %.19s)  ", vram, m->expires ? m->expires : "?");
 	}
 	if (m->capabilities != NULL) {
@@ -358,7 +359,7 @@ ui_picker_draw(struct ui_view *v, int y, int x, int h, int w)
 		char size[32], date[16];
 		struct buf caps = { 0 };
 
-		ui_size(size, sizeof size, m->size);
+		progress_size(size, sizeof size, m->size);
 		ui_picker_date(date, sizeof date, m->modified);
 		ui_picker_caps(&caps, m);
 		buf_reset(&b);

@@ -18,17 +18,16 @@
 #include "ui_keys.h"
 #include "ui_theme.h"
 #include "ui_view.h"
+#include "progress.h"
 #include "util.h"
 
 #define UI_PULL_LAYERS 32
 #define UI_PULL_STATUS 8
-#define UI_PULL_WINDOW 32
 
 struct ui_pull_layer {
 	char digest[80];
-	int64_t total, completed;
-	int64_t st[UI_PULL_WINDOW], sb[UI_PULL_WINDOW];
-	int ns, head;
+	int64_t total;
+	struct progress_rate rate;
 };
 
 struct ui_pull {
@@ -57,20 +56,6 @@ ui_pull_layer(struct ui_pull *p, const char *digest)
 	return &p->layers[p->nlayers++];
 }
 
-static double
-ui_pull_speed(const struct ui_pull_layer *l)
-{
-	int newest, oldest;
-
-	if (l->ns < 2)
-		return 0;
-	newest = (l->head + UI_PULL_WINDOW - 1) % UI_PULL_WINDOW;
-	oldest = l->ns < UI_PULL_WINDOW ? 0 : l->head;
-	if (l->st[newest] <= l->st[oldest])
-		return 0;
-	return (double)(l->sb[newest] - l->sb[oldest]) * 1000.0 / (double)(l->st[newest] - l->st[oldest]);
-}
-
 static void
 ui_pull_status(struct ui_pull *p, const char *s)
 {
@@ -91,20 +76,12 @@ ui_pull_progress(const struct prov_pull_ev *ev, void *arg)
 
 	if (ev->digest != NULL && ev->digest[0] != '\0') {
 		struct ui_pull_layer *l = ui_pull_layer(p, ev->digest);
-		int64_t now = util_now_ms();
 
 		if (l == NULL)
 			return;
 		if (ev->total > 0)
 			l->total = ev->total;
-		if (ev->completed < l->completed)
-			l->ns = l->head = 0; /* the download restarted */
-		l->completed = ev->completed;
-		l->st[l->head] = now;
-		l->sb[l->head] = ev->completed;
-		l->head = (l->head + 1) % UI_PULL_WINDOW;
-		if (l->ns < UI_PULL_WINDOW)
-			l->ns++;
+		progress_sample(&l->rate, ev->completed);
 	} else if (ev->status != NULL)
 		ui_pull_status(p, ev->status);
 	ui_dirty(p->v.ui);
@@ -137,8 +114,9 @@ static void
 ui_pull_row(struct buf *b, const struct ui_pull_layer *l, int w)
 {
 	char done[32], total[32], speed[32] = "", eta[32] = "";
-	double sp = ui_pull_speed(l);
-	int pct = l->total > 0 ? (int)(100.0 * (double)l->completed / (double)l->total) : 0;
+	double sp = progress_speed(&l->rate);
+	int64_t completed = l->rate.completed;
+	int pct = l->total > 0 ? (int)(100.0 * (double)completed / (double)l->total) : 0;
 	int barw = w - 64, fill;
 	const char *hex = strncmp(l->digest, "sha256:", 7) == 0 ? l->digest + 7 : l->digest;
 
@@ -149,19 +127,12 @@ ui_pull_row(struct buf *b, const struct ui_pull_layer *l, int w)
 	if (barw > 40)
 		barw = 40;
 	fill = barw * pct / 100;
-	ui_size(done, sizeof done, l->completed);
-	ui_size(total, sizeof total, l->total);
-	if (sp > 0 && l->completed < l->total) {
-		long secs = (long)((double)(l->total - l->completed) / sp);
-
-		ui_size(speed, sizeof speed, (int64_t)sp);
+	progress_size(done, sizeof done, completed);
+	progress_size(total, sizeof total, l->total);
+	if (sp > 0 && completed < l->total) {
+		progress_size(speed, sizeof speed, (int64_t)sp);
 		strcat(speed, "/s");
-		if (secs >= 3600)
-			snprintf(eta, sizeof eta, "%ldh%02ldm", secs / 3600, secs % 3600 / 60);
-		else if (secs >= 60)
-			snprintf(eta, sizeof eta, "%ldm%02lds", secs / 60, secs % 60);
-		else
-			snprintf(eta, sizeof eta, "%lds", secs);
+		progress_eta(eta, sizeof eta, l->total - completed, sp);
 	}
 	buf_printf(b, "%.12s %3d%% ", hex, pct);
 	for (int i = 0; i < barw; i++)
@@ -186,7 +157,7 @@ ui_pull_draw(struct ui_view *v, int y, int x, int h, int w)
 	for (int i = 0; i < p->nlayers && r < by + bh - 3; i++) {
 		buf_reset(&b);
 		ui_pull_row(&b, &p->layers[i], w - 4);
-		ui_draw_text(r++, x + 2, w - 4, b.data, p->layers[i].completed >= p->layers[i].total && p->layers[i].total > 0 ? UI_ROLE_OVERLAY : UI_ROLE_PROGRESS);
+		ui_draw_text(r++, x + 2, w - 4, b.data, p->layers[i].rate.completed >= p->layers[i].total && p->layers[i].total > 0 ? UI_ROLE_OVERLAY : UI_ROLE_PROGRESS);
 	}
 	for (int i = 0; i < p->nstatus && r < by + bh - 3; i++)
 		ui_draw_text(r++, x + 2, w - 4, p->status[i], UI_ROLE_OVERLAY);
