@@ -24,4 +24,9 @@ double progress_speed(const struct progress_rate *r);
 /* "1m20s", "2h05m", "12s" for what is left at speed; "" when unknown. */
 void progress_eta(char *out, size_t len, int64_t left, double speed);
 
+struct buf;
+/* One layer's row: "dde5aa3fc5ff: 45% █████░░░░░  900.0 MB/2.0 GB  12.0 MB/s  1m20s"
+ * with a bar barw cells wide, appended to b. */
+void progress_line(struct buf *b, const char *digest, int64_t total, const struct progress_rate *r, int barw);
+
 #endif

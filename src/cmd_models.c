@@ -461,33 +461,11 @@ pull_layer(struct pull_view *pv, const char *digest)
 static void
 pull_line(struct buf *b, const struct pull_layer *l, int width)
 {
-	char done[32], total[32], speed[32] = "", eta[32] = "";
-	double sp = progress_speed(&l->rate);
-	int64_t completed = l->rate.completed;
-	int pct = l->total > 0 ? (int)(100.0 * (double)completed / (double)l->total) : 0;
-	int barw = width - 70, fill;
-	const char *hex = strncmp(l->digest, "sha256:", 7) == 0 ? l->digest + 7 : l->digest;
+	int barw = width - 70;
 
-	if (pct > 100)
-		pct = 100;
-	if (barw < 10)
-		barw = 10;
-	if (barw > 50)
-		barw = 50;
-	fill = barw * pct / 100;
-	progress_size(done, sizeof done, completed);
-	progress_size(total, sizeof total, l->total);
-	if (sp > 0 && completed < l->total) {
-		progress_size(speed, sizeof speed, (int64_t)sp);
-		strcat(speed, "/s");
-		progress_eta(eta, sizeof eta, l->total - completed, sp);
-	}
-	buf_printf(b, "pulling %.12s: %3d%% ▕", hex, pct);
-	for (int i = 0; i < barw; i++)
-		buf_puts(b, i < fill ? "█" : " ");
-	buf_printf(b, "▏ %s/%s", done, total);
-	if (speed[0] != '\0')
-		buf_printf(b, "  %s  %s", speed, eta);
+	buf_puts(b, "pulling ");
+	progress_line(b, l->digest, l->total, &l->rate, barw < 10 ? 10 : barw > 50 ? 50
+	                                                                           : barw);
 }
 
 static void

@@ -7,7 +7,9 @@
 #include "progress.h"
 
 #include <stdio.h>
+#include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 void
@@ -71,4 +73,32 @@ progress_eta(char *out, size_t len, int64_t left, double speed)
 		snprintf(out, len, "%ldm%02lds", secs / 60, secs % 60);
 	else
 		snprintf(out, len, "%lds", secs);
+}
+
+void
+progress_line(struct buf *b, const char *digest, int64_t total, const struct progress_rate *r, int barw)
+{
+	char done[32], whole[32], speed[40] = "", eta[32] = "";
+	double sp = progress_speed(r);
+	int64_t completed = r->completed;
+	int pct = total > 0 ? (int)(100.0 * (double)completed / (double)total) : 0;
+	const char *hex = strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;
+	int fill;
+
+	if (pct > 100)
+		pct = 100;
+	if (pct < 0)
+		pct = 0;
+	fill = barw * pct / 100;
+	progress_size(done, sizeof done, completed);
+	progress_size(whole, sizeof whole, total);
+	if (sp > 0 && completed < total) {
+		progress_size(speed, sizeof speed - 2, (int64_t)sp);
+		strcat(speed, "/s");
+		progress_eta(eta, sizeof eta, total - completed, sp);
+	}
+	buf_printf(b, "%.12s: %3d%% ", hex, pct);
+	for (int i = 0; i < barw; i++)
+		buf_puts(b, i < fill ? "\xe2\x96\x88" : "\xe2\x96\x91");
+	buf_printf(b, " %9s/%-9s %10s %7s", done, whole, speed, eta);
 }

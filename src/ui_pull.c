@@ -113,31 +113,10 @@ ui_pull_done(enum llm_err err, const char *msg, void *arg)
 static void
 ui_pull_row(struct buf *b, const struct ui_pull_layer *l, int w)
 {
-	char done[32], total[32], speed[32] = "", eta[32] = "";
-	double sp = progress_speed(&l->rate);
-	int64_t completed = l->rate.completed;
-	int pct = l->total > 0 ? (int)(100.0 * (double)completed / (double)l->total) : 0;
-	int barw = w - 64, fill;
-	const char *hex = strncmp(l->digest, "sha256:", 7) == 0 ? l->digest + 7 : l->digest;
+	int barw = w - 64;
 
-	if (pct > 100)
-		pct = 100;
-	if (barw < 6)
-		barw = 6;
-	if (barw > 40)
-		barw = 40;
-	fill = barw * pct / 100;
-	progress_size(done, sizeof done, completed);
-	progress_size(total, sizeof total, l->total);
-	if (sp > 0 && completed < l->total) {
-		progress_size(speed, sizeof speed, (int64_t)sp);
-		strcat(speed, "/s");
-		progress_eta(eta, sizeof eta, l->total - completed, sp);
-	}
-	buf_printf(b, "%.12s %3d%% ", hex, pct);
-	for (int i = 0; i < barw; i++)
-		buf_puts(b, i < fill ? "█" : "░");
-	buf_printf(b, " %9s/%-9s %10s %7s", done, total, speed, eta);
+	progress_line(b, l->digest, l->total, &l->rate, barw < 6 ? 6 : barw > 40 ? 40
+	                                                                         : barw);
 }
 
 static void
