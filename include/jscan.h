@@ -36,6 +36,9 @@ struct jscan_val {
 bool jscan_object(const char *text, size_t len, const char *const *keys, size_t nkeys,
     struct jscan_val *out);
 
+/* True if the member was absent or null. */
+bool jscan_unset(const struct jscan_val *v);
+
 /* The first element of an array value found by jscan_object. */
 bool jscan_first(const struct jscan_val *array, struct jscan_val *out);
 

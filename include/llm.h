@@ -91,5 +91,9 @@ void llm_tool_call_clear(struct llm_tool_call *c);
 /* Roughly 4 bytes a token: used only when a backend reports no counts. */
 int64_t llm_estimate_tokens(const char *text, size_t len);
 const char *llm_err_name(enum llm_err e);
+/* Raise an ERROR event of kind err with msg[0..len). */
+void llm_emit_error(llm_ev_cb cb, void *arg, enum llm_err err, const char *msg, size_t len);
+/* Raise a TOKEN or THINKING event for text[0..len); nothing when len is 0. */
+void llm_emit_text(llm_ev_cb cb, void *arg, enum llm_ev_type type, const char *text, size_t len);
 
 #endif

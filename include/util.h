@@ -29,6 +29,8 @@ int64_t util_now_ms(void); /* monotonic milliseconds */
 int64_t util_now_ns(void); /* monotonic nanoseconds */
 int64_t util_wall_ms(void); /* wall clock, unix milliseconds */
 
+/* Value of a hexadecimal digit, or -1. */
+int util_hexval(char c);
 bool util_streq(const char *a, const char *b); /* NULL-safe */
 bool util_prefix(const char *s, const char *prefix);
 /* Length of the longest prefix of s[0..len) that does not end inside a UTF-8

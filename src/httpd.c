@@ -993,18 +993,6 @@ fail:
  * except that %00 stays as it is: a decoded NUL would cut the C string MHD
  * hands us, so "/v1/sessions/a%00b" would name session "a". Left encoded it
  * is just an invalid id. */
-static int
-httpd_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t
 httpd_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
@@ -1016,7 +1004,7 @@ httpd_unescape(void *cls, struct MHD_Connection *c, char *s)
 	while (*r != '\0') {
 		int hi, lo;
 
-		if (r[0] == '%' && (hi = httpd_hexval(r[1])) >= 0 && (lo = httpd_hexval(r[2])) >= 0 &&
+		if (r[0] == '%' && (hi = util_hexval(r[1])) >= 0 && (lo = util_hexval(r[2])) >= 0 &&
 		    (hi | lo) != 0) {
 			*w++ = (char)(hi * 16 + lo);
 			r += 3;

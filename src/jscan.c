@@ -36,18 +36,6 @@ jscan_ws(struct jscan *s)
 		s->p++;
 }
 
-static int
-jscan_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* \uXXXX at p (after the backslash and 'u'); -1 if not four hex digits. */
 static long
 jscan_u4(const char *p, const char *end)
@@ -57,7 +45,7 @@ jscan_u4(const char *p, const char *end)
 	if (end - p < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = jscan_hex(p[i]);
+		int h = util_hexval(p[i]);
 
 		if (h < 0)
 			return -1;
@@ -367,4 +355,10 @@ jscan_string(const struct jscan_val *v, char *out, size_t size)
 	}
 	out[n] = '\0';
 	return (long)n;
+}
+
+bool
+jscan_unset(const struct jscan_val *v)
+{
+	return v->type == JSCAN_ABSENT || v->type == JSCAN_NULL;
 }

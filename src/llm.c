@@ -85,3 +85,28 @@ llm_err_name(enum llm_err e)
 	}
 	return "error";
 }
+
+void
+llm_emit_text(llm_ev_cb cb, void *arg, enum llm_ev_type type, const char *text, size_t len)
+{
+	struct llm_ev ev = { 0 };
+
+	if (len == 0)
+		return;
+	ev.type = type;
+	ev.text = text;
+	ev.len = len;
+	cb(&ev, arg);
+}
+
+void
+llm_emit_error(llm_ev_cb cb, void *arg, enum llm_err err, const char *msg, size_t len)
+{
+	struct llm_ev ev = { 0 };
+
+	ev.type = LLM_EV_ERROR;
+	ev.err = err;
+	ev.text = msg;
+	ev.len = len;
+	cb(&ev, arg);
+}

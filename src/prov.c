@@ -177,13 +177,7 @@ prov_sink_event(const struct llm_ev *ev, void *arg)
 void
 prov_sink_error(struct prov_sink *s, enum llm_err err, const char *msg)
 {
-	struct llm_ev ev = { 0 };
-
-	ev.type = LLM_EV_ERROR;
-	ev.err = err;
-	ev.text = msg;
-	ev.len = strlen(msg);
-	prov_sink_event(&ev, s);
+	llm_emit_error(prov_sink_event, s, err, msg, strlen(msg));
 }
 
 char *

@@ -233,13 +233,7 @@ wire_ollama_call_id(char out[14])
 static void
 wire_ollama_fail(llm_ev_cb cb, void *arg, const char *msg, size_t len)
 {
-	struct llm_ev ev = { 0 };
-
-	ev.type = LLM_EV_ERROR;
-	ev.err = LLM_ERR_BACKEND;
-	ev.text = msg;
-	ev.len = len;
-	cb(&ev, arg);
+	llm_emit_error(cb, arg, LLM_ERR_BACKEND, msg, len);
 }
 
 /* Report a line that is not JSON; quote a bounded, UTF-8 clean prefix. */
@@ -281,14 +275,8 @@ wire_ollama_error_ev(json_t *e, llm_ev_cb cb, void *arg)
 static void
 wire_ollama_text(json_t *v, enum llm_ev_type type, llm_ev_cb cb, void *arg)
 {
-	struct llm_ev ev = { 0 };
-
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return;
-	ev.type = type;
-	ev.text = json_string_value(v);
-	ev.len = json_string_length(v);
-	cb(&ev, arg);
+	if (json_is_string(v))
+		llm_emit_text(cb, arg, type, json_string_value(v), json_string_length(v));
 }
 
 static void
@@ -381,33 +369,22 @@ wire_ollama_fast(const char *text, size_t len, llm_ev_cb cb, void *arg)
 	static const char *const inner[] = { "content", "thinking", "tool_calls" };
 	char content[WIRE_OLLAMA_FAST_MAX], thinking[WIRE_OLLAMA_FAST_MAX];
 	struct jscan_val t[3], m[3];
-	struct llm_ev ev = { 0 };
 	long nc = 0, nt = 0;
 
 	if (!jscan_object(text, len, top, 3, t) || t[1].type == JSCAN_TRUE ||
-	    (t[2].type != JSCAN_ABSENT && t[2].type != JSCAN_NULL))
+	    !jscan_unset(&t[2]))
 		return false;
 	if (t[0].type == JSCAN_ABSENT)
 		return true;
 	if (t[0].type != JSCAN_OBJECT || !jscan_object(t[0].p, t[0].len, inner, 3, m) ||
-	    (m[2].type != JSCAN_ABSENT && m[2].type != JSCAN_NULL))
+	    !jscan_unset(&m[2]))
 		return false;
 	if (m[0].type == JSCAN_STRING && (nc = jscan_string(&m[0], content, sizeof content)) < 0)
 		return false;
 	if (m[1].type == JSCAN_STRING && (nt = jscan_string(&m[1], thinking, sizeof thinking)) < 0)
 		return false;
-	if (nt > 0) {
-		ev.type = LLM_EV_THINKING;
-		ev.text = thinking;
-		ev.len = (size_t)nt;
-		cb(&ev, arg);
-	}
-	if (nc > 0) {
-		ev.type = LLM_EV_TOKEN;
-		ev.text = content;
-		ev.len = (size_t)nc;
-		cb(&ev, arg);
-	}
+	llm_emit_text(cb, arg, LLM_EV_THINKING, thinking, (size_t)nt);
+	llm_emit_text(cb, arg, LLM_EV_TOKEN, content, (size_t)nc);
 	return true;
 }
 

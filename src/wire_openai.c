@@ -194,13 +194,7 @@ wire_openai_free(struct wire_openai *w)
 static void
 wire_openai_fail(llm_ev_cb cb, void *arg, const char *msg, size_t len)
 {
-	struct llm_ev ev = { 0 };
-
-	ev.type = LLM_EV_ERROR;
-	ev.err = LLM_ERR_BACKEND;
-	ev.text = msg;
-	ev.len = len;
-	cb(&ev, arg);
+	llm_emit_error(cb, arg, LLM_ERR_BACKEND, msg, len);
 }
 
 static void
@@ -233,14 +227,8 @@ wire_openai_error_text(json_t *e)
 static void
 wire_openai_text(json_t *v, enum llm_ev_type type, llm_ev_cb cb, void *arg)
 {
-	struct llm_ev ev = { 0 };
-
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return;
-	ev.type = type;
-	ev.text = json_string_value(v);
-	ev.len = json_string_length(v);
-	cb(&ev, arg);
+	if (json_is_string(v))
+		llm_emit_text(cb, arg, type, json_string_value(v), json_string_length(v));
 }
 
 static struct wire_openai_call *
@@ -403,11 +391,10 @@ wire_openai_fast(const char *data, size_t len, llm_ev_cb cb, void *arg)
 	static const char *const delta[] = { "content", "reasoning_content", "reasoning", "tool_calls" };
 	char content[WIRE_OPENAI_FAST_MAX], thinking[WIRE_OPENAI_FAST_MAX];
 	struct jscan_val t[4], first, c[2], d[4];
-	struct llm_ev ev = { 0 };
 	long nc = 0, nt = 0;
 
 	if (!jscan_object(data, len, top, 4, t) ||
-	    (t[1].type != JSCAN_ABSENT && t[1].type != JSCAN_NULL) ||
+	    !jscan_unset(&t[1]) ||
 	    t[2].type == JSCAN_OBJECT || t[3].type == JSCAN_OBJECT)
 		return false;
 	if (!jscan_first(&t[0], &first) || first.type != JSCAN_OBJECT)
@@ -417,7 +404,7 @@ wire_openai_fast(const char *data, size_t len, llm_ev_cb cb, void *arg)
 	if (c[0].type != JSCAN_OBJECT)
 		return true;
 	if (!jscan_object(c[0].p, c[0].len, delta, 4, d) ||
-	    (d[3].type != JSCAN_ABSENT && d[3].type != JSCAN_NULL))
+	    !jscan_unset(&d[3]))
 		return false;
 	/* reasoning_content wins when it has text, as in wire_openai_delta */
 	if (d[1].type == JSCAN_STRING && d[1].len > 2)
@@ -428,18 +415,8 @@ wire_openai_fast(const char *data, size_t len, llm_ev_cb cb, void *arg)
 		return false;
 	if (d[0].type == JSCAN_STRING && (nc = jscan_string(&d[0], content, sizeof content)) < 0)
 		return false;
-	if (nt > 0) {
-		ev.type = LLM_EV_THINKING;
-		ev.text = thinking;
-		ev.len = (size_t)nt;
-		cb(&ev, arg);
-	}
-	if (nc > 0) {
-		ev.type = LLM_EV_TOKEN;
-		ev.text = content;
-		ev.len = (size_t)nc;
-		cb(&ev, arg);
-	}
+	llm_emit_text(cb, arg, LLM_EV_THINKING, thinking, (size_t)nt);
+	llm_emit_text(cb, arg, LLM_EV_TOKEN, content, (size_t)nc);
 	return true;
 }
 
