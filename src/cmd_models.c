@@ -215,6 +215,35 @@ cmd_usage(const char *usage)
 	return LLM_ERR_USAGE;
 }
 
+/* Fetch the model list (or only the loaded models) and wait for it.
+ * Returns -1 when the caller goes on to print it (and ends with cmd_end),
+ * else the exit status. */
+static int
+cmd_fetch(struct config *cfg, int argc, const char *usage, bool loaded, struct app *a, struct cmd_wait *w)
+{
+	int rc;
+
+	if (argc > 1)
+		return cmd_usage(usage);
+	if ((rc = cmd_begin(a, cfg, w)) != 0)
+		return rc;
+	w->req = loaded ? a->prov->ops->ps(a->prov, cmd_list_cb, w) : a->prov->ops->list(a->prov, cmd_list_cb, w);
+	app_run_until(a, &w->done);
+	return -1;
+}
+
+/* Width of the NAME column. */
+static int
+cmd_name_width(const struct prov_model_list *l)
+{
+	size_t wn = 4;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i].name) > wn)
+			wn = strlen(l->v[i].name);
+	return wn;
+}
+
 int
 cmd_models(struct config *cfg, int argc, char **argv)
 {
@@ -223,12 +252,8 @@ cmd_models(struct config *cfg, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc > 1)
-		return cmd_usage("models [--json]");
-	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+	if ((rc = cmd_fetch(cfg, argc, "models [--json]", false, &a, &w)) >= 0)
 		return rc;
-	w.req = a.prov->ops->list(a.prov, cmd_list_cb, &w);
-	app_run_until(&a, &w.done);
 	if (w.err == LLM_OK && cfg->json) {
 		json_t *arr = json_array();
 
@@ -236,12 +261,9 @@ cmd_models(struct config *cfg, int argc, char **argv)
 			json_array_append_new(arr, cmd_model_json(&w.list->v[i]));
 		cmd_print_json(arr);
 	} else if (w.err == LLM_OK) {
-		size_t wn = 4;
+		int wn = cmd_name_width(w.list);
 
-		for (size_t i = 0; i < w.list->n; i++)
-			if (strlen(w.list->v[i].name) > wn)
-				wn = strlen(w.list->v[i].name);
-		printf("%-*s  %-8s  %-8s  %9s  %s\n", (int)wn, "NAME", "PARAMS", "QUANT", "SIZE", "MODIFIED");
+		printf("%-*s  %-8s  %-8s  %9s  %s\n", wn, "NAME", "PARAMS", "QUANT", "SIZE", "MODIFIED");
 		for (size_t i = 0; i < w.list->n; i++) {
 			const struct prov_model *m = &w.list->v[i];
 			char size[32], mod[48];
@@ -250,7 +272,7 @@ cmd_models(struct config *cfg, int argc, char **argv)
 			cmd_relative(mod, sizeof mod, cmd_parse_time(m->modified));
 			if (m->loaded == 1 && (m->modified == NULL || m->modified[0] == '\0'))
 				snprintf(mod, sizeof mod, "loaded");
-			printf("%-*s  %-8s  %-8s  %9s  %s\n", (int)wn, m->name, m->params && m->params[0] ? m->params : "-",
+			printf("%-*s  %-8s  %-8s  %9s  %s\n", wn, m->name, m->params && m->params[0] ? m->params : "-",
 			    m->quant && m->quant[0] ? m->quant : "-", size, mod);
 		}
 		if (w.list->n == 0)
@@ -268,12 +290,8 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc > 1)
-		return cmd_usage("ps [--json]");
-	if ((rc = cmd_begin(&a, cfg, &w)) != 0)
+	if ((rc = cmd_fetch(cfg, argc, "ps [--json]", true, &a, &w)) >= 0)
 		return rc;
-	w.req = a.prov->ops->ps(a.prov, cmd_list_cb, &w);
-	app_run_until(&a, &w.done);
 	if (w.err == LLM_OK && cfg->json) {
 		json_t *arr = json_array();
 
@@ -286,12 +304,9 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 		}
 		cmd_print_json(arr);
 	} else if (w.err == LLM_OK) {
-		size_t wn = 4;
+		int wn = cmd_name_width(w.list);
 
-		for (size_t i = 0; i < w.list->n; i++)
-			if (strlen(w.list->v[i].name) > wn)
-				wn = strlen(w.list->v[i].name);
-		printf("%-*s  %9s  %-15s  %8s  %s\n", (int)wn, "NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL");
+		printf("%-*s  %9s  %-15s  %8s  %s\n", wn, "NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL");
 		for (size_t i = 0; i < w.list->n; i++) {
 			const struct prov_model *m = &w.list->v[i];
 			char size[32], until[48], proc[32], ctx[24];
@@ -313,7 +328,7 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 				snprintf(ctx, sizeof ctx, "%lld", (long long)m->context_length);
 			else
 				snprintf(ctx, sizeof ctx, "-");
-			printf("%-*s  %9s  %-15s  %8s  %s\n", (int)wn, m->name, size, proc, ctx, until);
+			printf("%-*s  %9s  %-15s  %8s  %s\n", wn, m->name, size, proc, ctx, until);
 		}
 	}
 	return cmd_end(&a, &w);
