@@ -43,6 +43,8 @@ void ui_lines_add_code(struct ui_lines *l, const char *code, size_t len);
 /* Decode one character at s[0..len): its length in bytes (at least 1) and
  * its display width (0 for combining marks; control characters and bad
  * bytes count as one replacement cell). */
+/* The UTF-8 bytes of a typed character into out[8]; 0 if it has none. */
+size_t ui_text_key(int key, char *out);
 size_t ui_text_char(const char *s, size_t len, int *width);
 /* Columns of a UTF-8 string. */
 int ui_text_width(const char *s, size_t len);

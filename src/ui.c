@@ -41,6 +41,7 @@
 #include "ui_curses.h"
 #include "ui_input.h"
 #include "ui_keys.h"
+#include "ui_text.h"
 #include "ui_theme.h"
 #include "ui_view.h"
 #include "util.h"
@@ -1372,12 +1373,9 @@ ui_main_key(struct ui *ui, int key)
 	case UI_ACT_NONE:
 		if (key >= ' ' && key < 0x110000 && key != 127) {
 			char mb[8];
-			mbstate_t st;
-			size_t n;
+			size_t n = ui_text_key(key, mb);
 
-			memset(&st, 0, sizeof st);
-			n = wcrtomb(mb, (wchar_t)key, &st);
-			if (n != (size_t)-1)
+			if (n > 0)
 				ui_input_insert(ui->in, mb, n);
 		}
 		break;
@@ -1426,14 +1424,9 @@ static void
 ui_paste_char(struct ui *ui, wint_t wc)
 {
 	char mb[8];
-	mbstate_t st;
-	size_t n;
+	size_t n = ui_text_key(wc == '\r' ? '\n' : (int)wc, mb);
 
-	if (wc == '\r')
-		wc = '\n';
-	memset(&st, 0, sizeof st);
-	n = wcrtomb(mb, (wchar_t)wc, &st);
-	if (n != (size_t)-1)
+	if (n > 0)
 		ui_input_insert(ui->in, mb, n);
 	ui->dirty = true;
 }

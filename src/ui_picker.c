@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "ui_curses.h"
 #include "ui_keys.h"
+#include "ui_text.h"
 #include "ui_theme.h"
 #include "ui_view.h"
 #include "progress.h"
@@ -472,12 +473,9 @@ ui_picker_key(struct ui_view *v, int key)
 		}
 		if (key > ' ' && key < 0x110000 && p->filter.len < 200) {
 			char mb[8];
-			mbstate_t st;
-			size_t n;
+			size_t n = ui_text_key(key, mb);
 
-			memset(&st, 0, sizeof st);
-			n = wcrtomb(mb, (wchar_t)key, &st);
-			if (n != (size_t)-1)
+			if (n > 0)
 				buf_append(&p->filter, mb, n);
 			p->sel = 0;
 			ui_picker_filter(p);

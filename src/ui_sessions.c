@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "ui_curses.h"
 #include "ui_keys.h"
+#include "ui_text.h"
 #include "ui_theme.h"
 #include "ui_view.h"
 #include "util.h"
@@ -264,12 +265,9 @@ ui_sessions_edit(struct buf *b, int key)
 	}
 	if (key >= ' ' && key < 0x110000 && key != 127 && b->len < 200) {
 		char mb[8];
-		mbstate_t st;
-		size_t n;
+		size_t n = ui_text_key(key, mb);
 
-		memset(&st, 0, sizeof st);
-		n = wcrtomb(mb, (wchar_t)key, &st);
-		if (n != (size_t)-1)
+		if (n > 0)
 			buf_append(b, mb, n);
 		return true;
 	}

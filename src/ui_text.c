@@ -270,3 +270,16 @@ ui_text_wrap(struct ui_lines *out, const struct ui_para *p, int width)
 	buf_free(&t);
 	buf_free(&s);
 }
+
+size_t
+ui_text_key(int key, char *out)
+{
+	mbstate_t st;
+	size_t n;
+
+	if (key < 0 || key >= 0x110000)
+		return 0;
+	memset(&st, 0, sizeof st);
+	n = wcrtomb(out, (wchar_t)key, &st);
+	return n == (size_t)-1 ? 0 : n;
+}
