@@ -370,7 +370,8 @@ config_seconds_ms(const char *v, char **cause, const char *what)
 
 	errno = 0;
 	d = strtod(v, &end);
-	if (errno != 0 || end == v || *end != '\0' || d <= 0 || d > 86400 * 7) {
+	/* written so that NaN, which compares false, fails it too */
+	if (errno != 0 || end == v || *end != '\0' || !(d > 0 && d <= 86400 * 7)) {
 		util_fail(cause, "%s takes seconds, not '%s'", what, v);
 		return -1;
 	}

@@ -371,6 +371,14 @@ test_bad_file(void **state)
 	assert_false(cfg.cont);
 	assert_int_equal(cfg.face, FACE_AUTO);
 	config_free(&cfg);
+	write_config("read_timeout = nan\n");
+	assert_int_equal(load(&cfg, &cause, NULL), -1);
+	assert_non_null(strstr(cause, "read-timeout takes seconds"));
+	free(cause);
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, &cause, "--connect-timeout", "-nan", NULL), -1);
+	free(cause);
+	config_free(&cfg);
 	write_config("[options]\ntemperature = warm\n");
 	assert_int_equal(load(&cfg, &cause, NULL), -1);
 	assert_non_null(strstr(cause, "temperature"));
