@@ -9,6 +9,8 @@
 #   BENCH_QUICK=1   small inputs, fewer repetitions: a smoke run
 #   BENCH_REPS=N    repetitions of the heavy measurements (default 5)
 #   BENCH_TOKENS=N  tokens in the streamed reply (default 200000, quick 20000)
+#   BENCH_ROWS="3 5" only these groups of rows (1 and 2 run together; 4d
+#                   belongs to 6, which needs the generated store)
 #
 # CPU is user+sys of the client process alone (wait4 in rusage.c); the
 # backend double runs as a separate process and is never counted. The
@@ -92,6 +94,9 @@ start_fake() {
 	}
 	printf -v "$1_URL" 'http://127.0.0.1:%s' "$(cat "$dir/port")"
 }
+
+# want N: whether BENCH_ROWS selects the group of rows N (all by default).
+want() { [ -z "${BENCH_ROWS:-}" ] || [[ " ${BENCH_ROWS//,/ } " == *" $1 "* ]]; }
 
 # ---- statistics and rows ----
 
@@ -189,6 +194,7 @@ CLIENTS=(
 	"js-openai|node $NODE_DIR/openai_chat.mjs $OAI_URL/v1 bench"
 )
 
+if want 1 || want 2; then
 # Each client once to a file first: its output must be the whole reply.
 for c in "${CLIENTS[@]}"; do
 	name=${c%%|*}
@@ -222,13 +228,15 @@ row 2a "OpenAI SSE, $TOKENS tokens: client CPU vs curl" s ratio '<=' 15 \
 	"$(cpu parley-openai)" "curl -sN > /dev/null" "$(cpu curl-openai)"
 row 2b "OpenAI SSE, $TOKENS tokens: client CPU vs openai-js" s ratio '<=' 0.3 \
 	"$(cpu parley-openai)" "openai npm client" "$(cpu js-openai)"
+fi
 
 # ---- 4: start-up and memory ----
+export OLLAMA_HOST=${OLL_URL#http://} # rows 4 and 6 find the backend through it
+if want 4; then
 
 # The floor of every start-up row: exec parley, load its libraries, print
 # the version, exit.
 say "start-up: $QREPS runs each, interleaved"
-export OLLAMA_HOST=${OLL_URL#http://}
 for ((i = 0; i < QREPS; i++)); do
 	"$RUSAGE" "$work/version.ru" "$PARLEY" --version >/dev/null 2>>"$errlog"
 	"$RUSAGE" "$work/models.ru" "$PARLEY" models >/dev/null 2>>"$errlog" ||
@@ -248,8 +256,10 @@ row 4b "REPL: exec to the prompt (first paint)" ms abs '<' 20 \
 	"$(jcol "$work/repl-idle.pty" ready_ms)" "parley --version (wall)" \
 	"$(col "$work/version.ru" 4 1000)" \
 	"stands in for the TUI's first frame until the TUI lands: it includes the /api/version probe"
+fi
 
 # ---- 6: the session store ----
+if want 6; then
 
 # SESSIONS sessions of MSGS messages through `parley sessions import`, plus
 # one session of BIGCHARS characters (the largest). Built once per key.
@@ -305,9 +315,12 @@ row 6c "sessions show the largest ($BIGCHARS characters): wall" ms abs '<' 100 \
 	"the whole transcript printed to /dev/null"
 row 6d "REPL opening the largest session: exec to prompt" ms abs '<' 100 \
 	"$(jcol "$work/repl-big.pty" ready_ms)" "REPL, empty session" "$(jcol "$work/repl-idle.pty" ready_ms)"
-unset PARLEY_DB OLLAMA_HOST
+unset PARLEY_DB
+fi
+unset OLLAMA_HOST
 
 # ---- 3: the TUI ----
+if want 3; then
 
 # The same TOKENS-token reply as row 1, streamed into the TUI in tmux at
 # 120x40. The clock starts when the prompt is sent and stops when a capture
@@ -371,8 +384,10 @@ row 3d "TUI: frames painted per second while streaming" "frames/s" abs '<=' 60 \
 	"$(fps)" "frame interval cap (16 ms)" "62.5" \
 	"PARLEY_TUI_STATS=1 frame count (start-up frames included) over the send-to-screen time; paint time and loop iterations in the samples file"
 cp "$work/tui.tsv" "$out/tui.tsv"
+fi
 
 # ---- 5: the listener ----
+if want 5; then
 
 # The official openai client (one keep-alive client per endpoint) against
 # the OpenAI double directly and against parley serve in front of it, both
@@ -415,6 +430,7 @@ if $node_ok; then
 	else
 		say "parley serve did not start: $(cat "$work/serve.err")"
 	fi
+fi
 fi
 
 # ---- the table and results.json ----
