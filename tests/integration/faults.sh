@@ -118,15 +118,19 @@ expect_eq "drip: SIGINT mid-line is exit 130" 130 "$?"
 expect_eq "drip: what was shown is kept" "Hello" "$(cat "$T_DIR/r.out")"
 
 # --- one line far over the 8 MiB cap: refused, memory bounded -------------
-# Peak RSS of parley, from /proc while it runs (kB).
+# Peak RSS of a command (kB), from wait4() when it exits: sampling /proc
+# while it runs can miss a peak just before the exit.
+RUSAGE="$T_DIR/rusage"
+cc -O2 -Wall -Wextra -o "$RUSAGE" "$TESTS_DIR/bench/rusage.c" 2>"$T_DIR/rusage.log" ||
+	not_ok "build rusage" "$(cat "$T_DIR/rusage.log")"
+# peak_rss OUT ERR CMD...: run CMD, print its peak RSS; its exit status is
+# the last field of $T_DIR/ru.
 peak_rss() {
-	local pid=$1 peak=0 v
-	while kill -0 "$pid" 2>/dev/null; do
-		v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-		[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
-		sleep 0.02
-	done
-	echo "$peak"
+	local out=$1 err=$2
+	shift 2
+	rm -f "$T_DIR/ru"
+	"$RUSAGE" "$T_DIR/ru" "$@" >"$out" 2>"$err"
+	awk '{ print $5 }' "$T_DIR/ru"
 }
 big_line() { # FLAVOR MODEL BYTES -> scenario file
 	local f="$T_DIR/big-$3.json"
@@ -138,16 +142,12 @@ big_line() { # FLAVOR MODEL BYTES -> scenario file
 	echo "$f"
 }
 start_fake N ollama '{"models":'"$M"',"chat":{"tokens":["start ","end"]}}'
-"$PARLEY_BIN" --no-save --provider ollama --base-url "$N_URL" -m llama3.2 hi >/dev/null 2>&1 &
-base=$(peak_rss $!)
+base=$(peak_rss /dev/null /dev/null "$PARLEY_BIN" --no-save --provider ollama --base-url "$N_URL" -m llama3.2 hi)
 for size in 10000000 30000000; do
 	start_fake "L$size" ollama "$(cat "$(big_line ollama llama3.2:latest $size)")"
 	url_var="L${size}_URL" pid_var="L${size}_PID"
-	"$PARLEY_BIN" --no-save --provider ollama --base-url "${!url_var}" -m llama3.2 hi >"$T_DIR/l.out" 2>"$T_DIR/l.err" &
-	pid=$!
-	peak=$(peak_rss $pid)
-	wait $pid
-	RC=$?
+	peak=$(peak_rss "$T_DIR/l.out" "$T_DIR/l.err" "$PARLEY_BIN" --no-save --provider ollama --base-url "${!url_var}" -m llama3.2 hi)
+	RC=$(awk '{ print $6 }' "$T_DIR/ru")
 	mb=$((size / 1000000))
 	expect_eq "${mb} MB line: exit 5" 5 "$RC"
 	expect_eq "${mb} MB line: text before it kept" "start " "$(cat "$T_DIR/l.out")"
