@@ -16,7 +16,16 @@ DESTDIR ?=
 CC      ?= cc
 PKGS    := ncursesw libcurl jansson libedit libmicrohttpd sqlite3 inih md4c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl and libmicrohttpd are opened on first use (src/dl.c), not linked:
+# their thirty-odd dependencies cost ~9 ms at every exec. Their sonames come
+# from the development links pkg-config points at.
+DL_PKGS    := libcurl libmicrohttpd
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+soname      = $(shell objdump -p $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(1).so 2>/dev/null | \
+                awk '$$1 == "SONAME" { print $$2 }')
+CURL_SONAME := $(call soname,libcurl)
+MHD_SONAME  := $(call soname,libmicrohttpd)
 
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wwrite-strings -Wpointer-arith -Wundef
@@ -24,9 +33,11 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPARLEY_DATADIR='"$(DATADIR)"' \
+DL_DEFS  = $(if $(CURL_SONAME),-DPARLEY_CURL_SONAME='"$(CURL_SONAME)"') \
+           $(if $(MHD_SONAME),-DPARLEY_MHD_SONAME='"$(MHD_SONAME)"')
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPARLEY_DATADIR='"$(DATADIR)"' $(DL_DEFS) \
              -Iinclude $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) -lm -ldl
 
 # BUILD selects the object tree: rel (default) or san (ASan+UBSan, for tests).
 BUILD   ?= rel
@@ -98,9 +109,10 @@ $(OUT)/tests/fakes/%.o: tests/fakes/%.c $(OUT)/.flags
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
+# The test double links libmicrohttpd itself, ahead of parley's loader.
 $(FAKE_BIN): $(FAKE_SRC:tests/fakes/%.c=$(OUT)/tests/fakes/%.o) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(MHD_LIBS) $(LIB) $(LDLIBS) -lpthread
 
 # The test build: everything under sanitizers, then the runner.
 check: lint
@@ -167,7 +179,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 10
 FUZZ_OUT     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DPARLEY_DATADIR='"$(DATADIR)"' \
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DPARLEY_DATADIR='"$(DATADIR)"' $(DL_DEFS) \
                 -DPARLEY_VERSION='"$(VERSION)"' -Iinclude $(WARN) $(PKG_CFLAGS) \
                 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
@@ -187,7 +199,7 @@ $(FUZZ_OUT)/libparley.a: $(FUZZ_OBJS)
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libparley.a
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libparley.a $(PKG_LIBS) -lm
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libparley.a $(PKG_LIBS) -lm -ldl
 
 fuzz-build: $(FUZZ_BIN)
 

@@ -119,16 +119,27 @@ net_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 struct net *
 net_new(struct loop *l, long connect_timeout_ms, long read_timeout_ms)
 {
-	static bool initialised;
 	struct net *n = xcalloc(1, sizeof *n);
 
+	n->loop = l;
+	n->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
+	n->read_timeout_ms = read_timeout_ms > 0 ? read_timeout_ms : 600000;
+	return n;
+}
+
+/* libcurl is loaded and set up by the first request (see dl.h), so a face
+ * that has not talked to a backend yet has not paid for it. */
+static void
+net_ready(struct net *n)
+{
+	static bool initialised;
+
+	if (n->multi != NULL)
+		return;
 	if (!initialised) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		initialised = true;
 	}
-	n->loop = l;
-	n->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
-	n->read_timeout_ms = read_timeout_ms > 0 ? read_timeout_ms : 600000;
 	n->multi = curl_multi_init();
 	if (n->multi == NULL)
 		fatal("cannot initialise libcurl");
@@ -136,7 +147,6 @@ net_new(struct loop *l, long connect_timeout_ms, long read_timeout_ms)
 	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
 	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, net_timer_cb);
 	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
-	return n;
 }
 
 static void
@@ -164,7 +174,8 @@ net_free(struct net *n)
 	while (n->reqs != NULL)
 		net_cancel(n->reqs);
 	loop_timer_cancel(n->loop, n->timer);
-	curl_multi_cleanup(n->multi);
+	if (n->multi != NULL)
+		curl_multi_cleanup(n->multi);
 	free(n);
 }
 
@@ -289,6 +300,7 @@ net_start(struct net *n, const struct net_opts *o, const struct net_cbs *cbs, vo
 	long rt = o->read_timeout_ms > 0 ? o->read_timeout_ms : n->read_timeout_ms;
 	long ct = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : n->connect_timeout_ms;
 
+	net_ready(n);
 	r->net = n;
 	r->cbs = *cbs;
 	r->arg = arg;
