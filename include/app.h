@@ -33,6 +33,14 @@ void app_free(struct app *a);
  * about what discovery chose goes to *note (may be NULL). */
 enum llm_err app_connect(struct app *a, bool probe, char **msg, char **note);
 
+/* The same without waiting: CB gets the outcome once a->prov is chosen
+ * (msg and note may be NULL; they are freed after CB returns). A running
+ * attempt can be cancelled; CB is then never called. */
+struct app_connecting;
+typedef void (*app_connect_cb)(enum llm_err err, const char *msg, const char *note, void *arg);
+struct app_connecting *app_connect_start(struct app *a, app_connect_cb cb, void *arg);
+void app_connect_cancel(struct app_connecting *c);
+
 /* Open the session store (cfg->db_path or the default). On failure
  * a->store stays NULL and a->store_error says why; returns -1. */
 int app_open_store(struct app *a);

@@ -40,65 +40,47 @@ app_run_until(struct app *a, const bool *done)
 struct app_probe {
 	struct prov *p;
 	struct prov_req *req; /* while running */
-	struct app_discover *d;
+	struct app_connecting *c;
 	enum llm_err err;
 	char *msg;
-	bool done;
 };
 
-struct app_discover {
-	struct app_probe probes[3];
+/* One connection attempt: a stage of probes in parallel, then the next
+ * stage or the answer. Stages are stepped from a timer, never from inside
+ * a probe's callback, so losers can be cancelled and freed safely. */
+struct app_connecting {
+	struct app *a;
+	enum {
+		APP_NAMED,
+		APP_URL,
+		APP_OLLAMA,
+		APP_PAIR
+	} stage;
+	struct app_probe probes[2];
 	int n;
 	int pending;
 	int winner;
+	struct loop_timer *step;
+	app_connect_cb cb;
+	void *arg;
 };
+
+static void app_connect_step(void *arg);
 
 static void
 app_probe_done(enum llm_err err, const char *msg, void *arg)
 {
 	struct app_probe *pr = arg;
+	struct app_connecting *c = pr->c;
 
 	pr->req = NULL;
 	pr->err = err;
 	pr->msg = msg ? xstrdup(msg) : NULL;
-	pr->done = true;
-	pr->d->pending--;
-	if (err == LLM_OK && pr->d->winner < 0)
-		pr->d->winner = (int)(pr - pr->d->probes);
-}
-
-/* Ping the given providers in parallel; return the index of the first that
- * answered, or -1. */
-static int
-app_probe_all(struct app *a, struct app_discover *d)
-{
-	bool done = false;
-
-	d->winner = -1;
-	d->pending = d->n;
-	for (int i = 0; i < d->n; i++) {
-		d->probes[i].d = d;
-		d->probes[i].req = d->probes[i].p->ops->ping(d->probes[i].p, app_probe_done, &d->probes[i]);
-	}
-	while (!done) {
-		loop_run_once(a->loop, -1);
-		done = d->pending == 0 || d->winner >= 0;
-	}
-	/* cancel the losers so their callbacks do not outlive d */
-	for (int i = 0; i < d->n; i++)
-		if (d->probes[i].req != NULL)
-			prov_cancel(d->probes[i].req);
-	return d->winner;
-}
-
-static void
-app_discover_free(struct app_discover *d, int keep)
-{
-	for (int i = 0; i < d->n; i++) {
-		if (i != keep)
-			prov_free(d->probes[i].p);
-		free(d->probes[i].msg);
-	}
+	c->pending--;
+	if (err == LLM_OK && c->winner < 0)
+		c->winner = (int)(pr - c->probes);
+	if ((c->pending == 0 || c->winner >= 0) && c->step == NULL)
+		c->step = loop_timer_add(c->a->loop, 0, app_connect_step, c);
 }
 
 static struct prov *
@@ -112,87 +94,186 @@ app_new_prov(struct app *a, const char *kind, const char *url)
 	return p;
 }
 
+/* Ping the providers of the next stage in parallel. */
+static void
+app_probe_stage(struct app_connecting *c, const char *kind0, const char *kind1, const char *url)
+{
+	c->n = kind1 != NULL ? 2 : 1;
+	c->pending = c->n;
+	c->winner = -1;
+	c->probes[0].p = app_new_prov(c->a, kind0, url);
+	if (kind1 != NULL)
+		c->probes[1].p = app_new_prov(c->a, kind1, url);
+	for (int i = 0; i < c->n; i++) {
+		c->probes[i].c = c;
+		c->probes[i].req = c->probes[i].p->ops->ping(c->probes[i].p, app_probe_done, &c->probes[i]);
+	}
+}
+
+/* Cancel the stage's probes still running and free every provider but
+ * the one kept (-1: none). */
+static void
+app_probe_clear(struct app_connecting *c, int keep)
+{
+	for (int i = 0; i < c->n; i++) {
+		if (c->probes[i].req != NULL)
+			prov_cancel(c->probes[i].req);
+		if (i != keep)
+			prov_free(c->probes[i].p);
+		free(c->probes[i].msg);
+	}
+	memset(c->probes, 0, sizeof c->probes);
+	c->n = 0;
+}
+
+/* The answer: probe KEEP's provider is the app's (or PROV, if given). */
+static void
+app_connect_end(struct app_connecting *c, int keep, enum llm_err err, char *msg, char *note)
+{
+	app_connect_cb cb = c->cb;
+	void *arg = c->arg;
+
+	if (keep >= 0)
+		c->a->prov = c->probes[keep].p;
+	app_probe_clear(c, keep);
+	free(c);
+	cb(err, msg, note, arg);
+	free(msg);
+	free(note);
+}
+
+static char *
+app_probe_msg(const struct app_probe *pr, const char *fallback)
+{
+	return xstrdup(pr->msg != NULL ? pr->msg : fallback);
+}
+
+static void
+app_connect_step(void *arg)
+{
+	struct app_connecting *c = arg;
+	struct app *a = c->a;
+	struct app_probe *p0 = &c->probes[0];
+	int w = c->winner;
+
+	c->step = NULL;
+	switch (c->stage) {
+	case APP_NAMED:
+		app_connect_end(c, 0, w < 0 ? p0->err : LLM_OK, w < 0 ? app_probe_msg(p0, "backend did not answer") : NULL,
+		    NULL);
+		return;
+	case APP_URL:
+		/* An address without a provider: Ollama answers /api/version;
+		 * anything else there is taken for OpenAI-compatible. */
+		if (w == 0 || p0->err == LLM_ERR_CONNECT) {
+			app_connect_end(c, 0, w == 0 ? LLM_OK : p0->err, w == 0 ? NULL : app_probe_msg(p0, ""), NULL);
+			return;
+		}
+		app_probe_clear(c, -1);
+		a->prov = app_new_prov(a, "openai", a->cfg->base_url);
+		app_connect_end(c, -1, LLM_OK, NULL, NULL);
+		return;
+	case APP_OLLAMA:
+		/* Ollama answered (or answered badly): use it and show its error */
+		if (w == 0 || p0->err != LLM_ERR_CONNECT) {
+			app_connect_end(c, 0, w == 0 ? LLM_OK : p0->err, w == 0 ? NULL : app_probe_msg(p0, ""), NULL);
+			return;
+		}
+		app_probe_clear(c, -1);
+		c->stage = APP_PAIR;
+		app_probe_stage(c, "lm-studio", "openai", NULL);
+		return;
+	case APP_PAIR:
+		if (w >= 0) {
+			char *note = xasprintf("Ollama is not running at %s; using %s at %s", prov_default_url("ollama"),
+			    w == 0 ? "LM Studio" : "the OpenAI-compatible server", c->probes[w].p->base_url);
+
+			app_connect_end(c, w, LLM_OK, NULL, note);
+			return;
+		}
+		app_probe_clear(c, -1);
+		a->prov = app_new_prov(a, "ollama", NULL);
+		app_connect_end(c, -1, LLM_ERR_CONNECT,
+		    xasprintf("no backend found: nothing answered at %s (Ollama), %s (LM Studio) or %s (llama-server); "
+		              "run 'ollama serve', start LM Studio's server, or name one with --provider and --base-url",
+		        prov_default_url("ollama"), prov_default_url("lm-studio"), prov_default_url("openai")),
+		    NULL);
+		return;
+	}
+}
+
+struct app_connecting *
+app_connect_start(struct app *a, app_connect_cb cb, void *arg)
+{
+	struct config *cfg = a->cfg;
+	struct app_connecting *c = xcalloc(1, sizeof *c);
+
+	c->a = a;
+	c->cb = cb;
+	c->arg = arg;
+	if (cfg->provider != NULL) {
+		c->stage = APP_NAMED;
+		app_probe_stage(c, cfg->provider, NULL, cfg->base_url);
+	} else if (cfg->base_url_named) {
+		c->stage = APP_URL;
+		app_probe_stage(c, "ollama", NULL, cfg->base_url);
+	} else {
+		/* Nothing named: Ollama first, then LM Studio and llama-server. */
+		c->stage = APP_OLLAMA;
+		app_probe_stage(c, "ollama", NULL, NULL);
+	}
+	return c;
+}
+
+void
+app_connect_cancel(struct app_connecting *c)
+{
+	if (c == NULL)
+		return;
+	loop_timer_cancel(c->a->loop, c->step);
+	app_probe_clear(c, -1);
+	free(c);
+}
+
+struct app_connect_wait {
+	bool done;
+	enum llm_err err;
+	char *msg;
+	char *note;
+};
+
+static void
+app_connect_waited(enum llm_err err, const char *msg, const char *note, void *arg)
+{
+	struct app_connect_wait *w = arg;
+
+	w->done = true;
+	w->err = err;
+	w->msg = msg != NULL ? xstrdup(msg) : NULL;
+	w->note = note != NULL ? xstrdup(note) : NULL;
+}
+
 enum llm_err
 app_connect(struct app *a, bool probe, char **msg, char **note)
 {
-	struct config *cfg = a->cfg;
-	struct app_discover d;
-	enum llm_err err;
-	int w;
+	struct app_connect_wait w = { false, LLM_OK, NULL, NULL };
 
-	*msg = NULL;
 	if (note != NULL)
 		*note = NULL;
-	memset(&d, 0, sizeof d);
-
-	if (cfg->provider != NULL) {
-		a->prov = app_new_prov(a, cfg->provider, cfg->base_url);
-		if (!probe)
-			return LLM_OK;
-		d.probes[0].p = a->prov;
-		d.n = 1;
-		w = app_probe_all(a, &d);
-		err = d.probes[0].err;
-		if (w < 0)
-			*msg = xstrdup(d.probes[0].msg ? d.probes[0].msg : "backend did not answer");
-		app_discover_free(&d, 0);
-		a->prov = d.probes[0].p;
-		return w < 0 ? err : LLM_OK;
-	}
-
-	if (cfg->base_url_named) {
-		/* An address without a provider: Ollama answers /api/version. */
-		d.probes[0].p = app_new_prov(a, "ollama", cfg->base_url);
-		d.n = 1;
-		w = app_probe_all(a, &d);
-		if (w == 0 || d.probes[0].err == LLM_ERR_CONNECT) {
-			if (w != 0)
-				*msg = xstrdup(d.probes[0].msg);
-			err = d.probes[0].err;
-			app_discover_free(&d, 0);
-			a->prov = d.probes[0].p;
-			return w == 0 ? LLM_OK : err;
-		}
-		app_discover_free(&d, -1);
-		memset(&d, 0, sizeof d);
-		a->prov = app_new_prov(a, "openai", cfg->base_url);
+	*msg = NULL;
+	if (a->cfg->provider != NULL && !probe) {
+		a->prov = app_new_prov(a, a->cfg->provider, a->cfg->base_url);
 		return LLM_OK;
 	}
-
-	/* Nothing named: Ollama first, then LM Studio and llama-server. */
-	d.probes[0].p = app_new_prov(a, "ollama", NULL);
-	d.n = 1;
-	w = app_probe_all(a, &d);
-	if (w == 0 || d.probes[0].err != LLM_ERR_CONNECT) {
-		/* Ollama answered (or answered badly): use it and show its error */
-		err = w == 0 ? LLM_OK : d.probes[0].err;
-		if (w != 0)
-			*msg = xstrdup(d.probes[0].msg);
-		app_discover_free(&d, 0);
-		a->prov = d.probes[0].p;
-		return err;
-	}
-	app_discover_free(&d, -1);
-	memset(&d, 0, sizeof d);
-	d.probes[0].p = app_new_prov(a, "lm-studio", NULL);
-	d.probes[1].p = app_new_prov(a, "openai", NULL);
-	d.n = 2;
-	w = app_probe_all(a, &d);
-	if (w >= 0) {
-		a->prov = d.probes[w].p;
-		if (note != NULL)
-			*note = xasprintf("Ollama is not running at %s; using %s at %s",
-			    prov_default_url("ollama"), w == 0 ? "LM Studio" : "the OpenAI-compatible server",
-			    a->prov->base_url);
-		app_discover_free(&d, w);
-		return LLM_OK;
-	}
-	app_discover_free(&d, -1);
-	a->prov = app_new_prov(a, "ollama", NULL);
-	*msg = xasprintf("no backend found: nothing answered at %s (Ollama), %s (LM Studio) or %s (llama-server); "
-	                 "run 'ollama serve', start LM Studio's server, or name one with --provider and --base-url",
-	    prov_default_url("ollama"), prov_default_url("lm-studio"), prov_default_url("openai"));
-	return LLM_ERR_CONNECT;
+	app_connect_start(a, app_connect_waited, &w);
+	while (!w.done)
+		loop_run_once(a->loop, -1);
+	*msg = w.msg;
+	if (note != NULL)
+		*note = w.note;
+	else
+		free(w.note);
+	return w.err;
 }
 
 int

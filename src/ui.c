@@ -70,6 +70,10 @@ struct ui {
 	bool paste; /* inside a bracketed paste */
 	bool online;
 	bool curses;
+	bool connecting; /* until a backend is chosen */
+	int held_key; /* a key that needs the backend, pressed before it was known */
+	struct app_connecting *conn;
+	struct loop_timer *conn_t;
 	int64_t last_paint;
 	int64_t frames;
 	int64_t paint_ns, loops; /* measured, for PARLEY_TUI_STATS */
@@ -385,13 +389,15 @@ ui_paint_bar(struct ui *ui, int w)
 {
 	struct buf b = { 0 };
 	const char *model = chat_model(ui->chat), *title = chat_title(ui->chat);
-	const char *state = !ui->online ? "○ offline" : chat_busy(ui->chat) ? "● streaming"
-	                                                                    : "● connected";
+	const char *state = ui->connecting ? "◌ connecting"
+	    : !ui->online                  ? "○ offline"
+	    : chat_busy(ui->chat)          ? "● streaming"
+	                                   : "● connected";
 	int sw = ui_text_width(state, strlen(state));
 
 	ui_draw_fill(0, 0, w, UI_ROLE_BAR);
-	buf_printf(&b, " parley │ %s %s │ %s │ %s", ui->app->prov ? ui->app->prov->kind : "?",
-	    ui->app->prov ? ui->app->prov->base_url : "", model && model[0] ? model : "(no model)",
+	buf_printf(&b, " parley │ %s %s │ %s │ %s", ui->app->prov ? ui->app->prov->kind : "backend",
+	    ui->app->prov ? ui->app->prov->base_url : "…", model && model[0] ? model : "(no model)",
 	    title && title[0] ? title : chat_session_id(ui->chat) ? chat_session_id(ui->chat)
 	                                                          : "new session");
 	ui_draw_text(0, 0, w - sw - 2, b.data, UI_ROLE_BAR);
@@ -1386,6 +1392,25 @@ ui_main_key(struct ui *ui, int key)
 	ui->dirty = true;
 }
 
+/* What cannot be done before the backend is known: such a key is held
+ * and acted on once it is (the last one wins). The rest (typing,
+ * scrolling, help, quitting) works from the first frame. */
+static bool
+ui_needs_backend(enum ui_action act)
+{
+	switch (act) {
+	case UI_ACT_SEND:
+	case UI_ACT_RETRY:
+	case UI_ACT_MODELS:
+	case UI_ACT_SESSIONS:
+	case UI_ACT_NEW:
+	case UI_ACT_COMPLETE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void
 ui_key(struct ui *ui, int key)
 {
@@ -1402,6 +1427,11 @@ ui_key(struct ui *ui, int key)
 	act = ui_keys_lookup(key);
 	if (act != UI_ACT_INTERRUPT)
 		ui->ctrlc_at = 0;
+	if (ui->connecting && ui->nviews == 0 && ui_needs_backend(act)) {
+		ui->held_key = key;
+		ui_info(ui, "waiting for the backend to answer; this goes ahead when it does");
+		return;
+	}
 	if (ui->nviews > 0) {
 		struct ui_view *v = ui->views[ui->nviews - 1];
 
@@ -1667,14 +1697,67 @@ ui_curses_end(struct ui *ui)
 	ui->curses = false;
 }
 
+/* The backend is chosen (or none answered): start what needs it. */
+static void
+ui_connected(enum llm_err err, const char *msg, const char *note, void *arg)
+{
+	struct ui *ui = arg;
+	struct app *a = ui->app;
+	struct config *cfg = ui->cfg;
+
+	ui->connecting = false;
+	ui->conn = NULL;
+	ui->online = err == LLM_OK;
+	ui->dirty = true;
+	if (cfg->listen != NULL) {
+		char *why = NULL;
+
+		ui->httpd = httpd_new(a, cfg->listen, &why);
+		if (ui->httpd == NULL) {
+			ui_chat_note(ui->tr, why, UI_ROLE_ERROR);
+			free(why);
+		} else {
+			httpd_on_change(ui->httpd, ui_on_listener_change, ui);
+			ui_info(ui, "listener on http://%s", httpd_address(ui->httpd));
+		}
+	}
+	if (note != NULL)
+		ui_info(ui, "%s", note);
+	if (err != LLM_OK) {
+		char *help = xasprintf("Cannot reach the backend. %s\nparley keeps running: start the backend, then "
+		                       "press Ctrl-P to retry (or quit with Ctrl-D and pass --provider/--base-url).",
+		    msg ? msg : "");
+
+		ui_chat_note(ui->tr, help, UI_ROLE_ERROR);
+		ui_error(ui, "%s", msg ? msg : "no backend");
+		free(help);
+	} else if (chat_model(ui->chat) == NULL || chat_model(ui->chat)[0] == '\0')
+		ui->pick = a->prov->ops->list(a->prov, ui_pick_cb, ui);
+	if (ui->held_key != 0) {
+		int key = ui->held_key;
+
+		ui->held_key = 0;
+		ui_key(ui, key);
+	}
+}
+
+/* After the first frame: find the backend (this loads libcurl). */
+static void
+ui_connect_later(void *arg)
+{
+	struct ui *ui = arg;
+
+	ui->conn_t = NULL;
+	ui->conn = app_connect_start(ui->app, ui_connected, ui);
+}
+
 int
 ui_main(struct app *a)
 {
 	static const struct chat_hooks hooks = { ui_on_event, ui_on_notice };
 	struct config *cfg = a->cfg;
 	struct ui ui;
-	char *msg = NULL, *note = NULL, *warn = NULL, *cause = NULL, *dir, *hist;
-	enum llm_err err;
+	char *warn = NULL, *cause = NULL, *dir, *hist;
 
 	memset(&ui, 0, sizeof ui);
 	ui.app = a;
@@ -1694,44 +1777,16 @@ ui_main(struct app *a)
 	free(hist);
 	free(dir);
 
-	err = app_connect(a, true, &msg, &note);
-	ui.online = err == LLM_OK;
 	if (!cfg->no_save && app_open_store(a) != 0)
 		ui_chat_note(ui.tr, a->store_error, UI_ROLE_ERROR);
-	if (cfg->listen != NULL) {
-		char *why = NULL;
-
-		ui.httpd = httpd_new(a, cfg->listen, &why);
-		if (ui.httpd == NULL) {
-			ui_chat_note(ui.tr, why, UI_ROLE_ERROR);
-			free(why);
-		} else {
-			httpd_on_change(ui.httpd, ui_on_listener_change, &ui);
-			ui_info(&ui, "listener on http://%s", httpd_address(ui.httpd));
-		}
-	}
 	ui.chat = chat_new(a, "tui", !cfg->no_save, &hooks, &ui);
 	ui_setup_chat(&ui);
 	if (chat_session_id(ui.chat) != NULL)
 		ui.sess_id = xstrdup(chat_session_id(ui.chat));
 	ui.data_version = a->store ? store_data_version(a->store) : 0;
-	if (note != NULL)
-		ui_info(&ui, "%s", note);
-	if (err != LLM_OK) {
-		char *help = xasprintf("Cannot reach the backend. %s\nparley keeps running: start the backend, then "
-		                       "press Ctrl-P to retry (or quit with Ctrl-D and pass --provider/--base-url).",
-		    msg ? msg : "");
-
-		ui_chat_note(ui.tr, help, UI_ROLE_ERROR);
-		ui_error(&ui, "%s", msg ? msg : "no backend");
-		free(help);
-	} else if (chat_model(ui.chat) == NULL || chat_model(ui.chat)[0] == '\0')
-		ui.pick = a->prov->ops->list(a->prov, ui_pick_cb, &ui);
 	if (warn != NULL && warn[0] != '\0')
 		ui_error(&ui, "%s", warn);
 	free(warn);
-	free(msg);
-	free(note);
 
 	ui_curses_start(&ui);
 	loop_watch(a->loop, STDIN_FILENO, LOOP_READ, ui_on_stdin, &ui);
@@ -1743,8 +1798,15 @@ ui_main(struct app *a)
 	loop_prepare_add(a->loop, ui_prepare, &ui);
 	ui_store_arm(&ui);
 	ui.dirty = true;
+	/* The first frame is painted before the backend answers (or libcurl
+	 * is even loaded): discovery runs on the loop behind it. */
+	ui.connecting = true;
+	ui_prepare(&ui);
+	ui.conn_t = loop_timer_add(a->loop, 0, ui_connect_later, &ui);
 	while (!ui.quit)
 		loop_run_once(a->loop, -1);
+	loop_timer_cancel(a->loop, ui.conn_t);
+	app_connect_cancel(ui.conn);
 
 	loop_prepare_remove(a->loop, ui_prepare, &ui);
 	loop_unwatch(a->loop, STDIN_FILENO);

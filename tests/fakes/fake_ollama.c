@@ -191,6 +191,10 @@ h_root(struct fake_req *req)
 static enum MHD_Result
 h_version(struct fake_req *req)
 {
+	int64_t delay = fake_int(fake_scenario(), "version_delay_ms", 0);
+
+	if (delay != 0 && !fake_sleep(req->conn, (int)delay))
+		return MHD_NO;
 	return fake_respond_json(req, 200, CT_JSON,
 	    json_pack("{s:s}", "version", fake_str(fake_scenario(), "version", "0.12.3")));
 }

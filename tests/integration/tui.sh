@@ -177,6 +177,43 @@ keys "hello?" Enter
 expect_screen "sending offline gives the text back" "› hello?"
 end_tui "quit from the offline screen"
 
+# A backend slow to answer its first request: a message sent meanwhile is
+# held, then goes out as soon as the backend is known.
+start_fake S ollama '{"models":[{"name":"llama3.2:latest"}],"version_delay_ms":3000,"chat":{"echo":true}}' || exit 1
+start_tui "--provider ollama --base-url $S_URL -m llama3.2"
+expect_screen "a slow backend: the screen is up before it answers" "connecting"
+keys "early bird" Enter
+expect_screen "the message is held while connecting" "waiting for the backend to answer"
+expect_screen "it goes out once the backend answers" "echo: early bird" 20
+expect_eq "the backend got it once" 1 "$(jq -r 'select(.path=="/api/chat") | .body.messages[-1].content' "$S_LOG" | grep -c 'early bird')"
+end_tui "quit after the held message"
+
+# A backend that accepts but never answers: the first frame is up at once,
+# the bar says it is still connecting, typing works, sending waits, and
+# quitting is immediate.
+MUTE="$T_DIR/mute"
+if cc -O2 -Wall -Wextra -o "$MUTE" "$TESTS_DIR/tools/mute.c" 2>"$T_DIR/mute.log"; then
+	"$MUTE" "$T_DIR/mute.port" &
+	MUTE_PID=$!
+	if wait_for 10 test -s "$T_DIR/mute.port"; then
+		start_tui "--provider ollama --base-url http://127.0.0.1:$(cat "$T_DIR/mute.port") -m llama3.2"
+		expect_screen "a silent backend: the screen is up" "F1 help"
+		expect_screen "the bar says it is still connecting" "connecting"
+		keys "typed while connecting"
+		expect_screen "the input takes keys while connecting" "typed while connecting"
+		keys Enter
+		expect_screen "sending waits for the backend" "waiting for the backend to answer"
+		expect_screen "the text stays in the input" "› typed while connecting"
+		end_tui "quit while the backend has not answered"
+	else
+		not_ok "the silent server started" "$(cat "$T_DIR/mute.log")"
+	fi
+	kill "$MUTE_PID" 2>/dev/null
+	wait "$MUTE_PID" 2>/dev/null
+else
+	not_ok "build the silent server" "$(cat "$T_DIR/mute.log")"
+fi
+
 # 11. a multi-line bracketed paste does not send by itself
 start_tui "$OPTS -m llama3.2"
 expect_screen "a screen for pasting starts" "llama3.2"
