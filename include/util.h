@@ -21,6 +21,9 @@ char *xvasprintf(const char *fmt, va_list ap) PRINTFLIKE(1, 0);
 
 /* Print "parley: ..." to stderr and exit(1). */
 _Noreturn void fatal(const char *fmt, ...) PRINTFLIKE(1, 2);
+/* Run HOOK (once) before fatal prints, e.g. to give the terminal back;
+ * NULL removes it. */
+void util_set_fatal_hook(void (*hook)(void));
 
 /* Set *cause (if cause is not NULL) to a newly allocated message; returns -1. */
 int util_fail(char **cause, const char *fmt, ...) PRINTFLIKE(2, 3);

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 #include "dl.h"
 
@@ -54,10 +55,15 @@ _Static_assert(sizeof curl == sizeof dl_curl_names / sizeof dl_curl_names[0] * s
 
 static pthread_once_t dl_curl_once = PTHREAD_ONCE_INIT;
 
+/* PARLEY_LIBCURL picks another build of the same libcurl, e.g. Debian's
+ * libcurl-gnutls.so.4. */
 static void
 dl_curl_open(void)
 {
-	dl_resolve(PARLEY_CURL_SONAME, dl_curl_names, sizeof dl_curl_names / sizeof dl_curl_names[0], &curl);
+	const char *so = getenv("PARLEY_LIBCURL");
+
+	dl_resolve(so != NULL && so[0] != '\0' ? so : PARLEY_CURL_SONAME, dl_curl_names,
+	    sizeof dl_curl_names / sizeof dl_curl_names[0], &curl);
 }
 
 #define DL_CURL() pthread_once(&dl_curl_once, dl_curl_open)

@@ -1657,6 +1657,16 @@ ui_setup_chat(struct ui *ui)
 	ui_chat_set_thinking(ui->tr, !cfg->hide_thinking);
 }
 
+/* A fatal error (a library that will not load, memory) must leave a
+ * usable terminal behind, with its message on it. */
+static void
+ui_curses_abort(void)
+{
+	fputs("\033[?2004l", stdout);
+	fflush(stdout);
+	endwin();
+}
+
 static void
 ui_curses_start(struct ui *ui)
 {
@@ -1684,6 +1694,7 @@ ui_curses_start(struct ui *ui)
 	fputs("\033[?2004h", stdout);
 	fflush(stdout);
 	ui->curses = true;
+	util_set_fatal_hook(ui_curses_abort);
 }
 
 static void
@@ -1691,6 +1702,7 @@ ui_curses_end(struct ui *ui)
 {
 	if (!ui->curses)
 		return;
+	util_set_fatal_hook(NULL);
 	fputs("\033[?2004l", stdout);
 	fflush(stdout);
 	endwin();

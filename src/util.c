@@ -91,11 +91,23 @@ xasprintf(const char *fmt, ...)
 	return s;
 }
 
+static void (*util_fatal_hook)(void);
+
+void
+util_set_fatal_hook(void (*hook)(void))
+{
+	util_fatal_hook = hook;
+}
+
 void
 fatal(const char *fmt, ...)
 {
+	void (*hook)(void) = util_fatal_hook;
 	va_list ap;
 
+	util_fatal_hook = NULL;
+	if (hook != NULL)
+		hook();
 	fputs("parley: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -52,6 +52,18 @@ end_tui() {
 
 M='[{"name":"llama3.2:latest"}]'
 
+# --- libcurl cannot be loaded: a fatal error leaves the terminal usable -----
+tm kill-session -t tui 2>/dev/null
+N=$((N + 1))
+ERRF="$T_DIR/tui-err.$N"
+tm new-session -d -s tui -x 100 -y 30 -e HOME="$HOME" -e XDG_DATA_HOME="$XDG_DATA_HOME" \
+	-e PARLEY_DB="$PARLEY_DB" -e TERM=tmux-256color -e PARLEY_LIBCURL=libparley-missing.so.0 \
+	"exec $PARLEY_BIN --provider ollama --base-url http://127.0.0.1:1 -m llama3.2 2>$ERRF"
+check "no libcurl: the TUI exits" wait_for 10 pane_dead
+expect_eq "no libcurl: exit status 1" 1 "$(tm display-message -p -t tui '#{pane_dead_status}')"
+expect_contains "no libcurl: the loader's reason is printed" "$(cat "$ERRF")" "cannot load libparley-missing.so.0"
+expect_eq "no libcurl: the terminal is back on its normal screen" 0 "$(tm display-message -p -t tui '#{alternate_on}')"
+
 # --- nothing listening: the screen says where it looked ---------------------
 port=$(free_port)
 start_tui "--provider ollama --base-url http://127.0.0.1:$port -m llama3.2"
