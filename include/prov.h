@@ -89,8 +89,16 @@ const char *prov_default_url(const char *kind);
 /* Shared by provider implementations: one HTTP exchange on the loop.
  * With stream callbacks, a success status streams bytes to on_bytes; an
  * error status (>= 400) collects the body for on_end instead. */
+enum prov_bytes {
+	PROV_MORE, /* keep reading */
+	PROV_STOP, /* stop the transfer (the connection is closed) */
+	/* The reply is complete: what is left of the body (the end of the
+	 * chunked encoding) is read and dropped, so that the connection goes
+	 * back to the pool for the next request. on_end still follows. */
+	PROV_DONE,
+};
 struct prov_http {
-	/* Bytes of a successful response. Return nonzero to stop the transfer. */
+	/* Bytes of a successful response; returns an enum prov_bytes. */
 	int (*on_bytes)(struct prov_req *r, const char *data, size_t len, void *arg);
 	/* The exchange is over. err/msg describe a transport failure
 	 * (LLM_OK when the HTTP exchange completed); status and body give an
@@ -115,7 +123,10 @@ struct prov_sink {
 	llm_ev_cb cb;
 	void *arg;
 	bool finished;
+	bool done; /* ... with DONE */
 };
+/* What a chat's on_bytes returns once it has fed the sink. */
+int prov_sink_bytes(const struct prov_sink *s);
 void prov_sink_event(const struct llm_ev *ev, void *sink);
 void prov_sink_error(struct prov_sink *s, enum llm_err err, const char *msg);
 /* The start of a body that is not a recognised error, for messages. */

@@ -75,6 +75,10 @@ char *store_default_path(void);
  * is preset (a listener client's own id): then that id is used, and one
  * that is invalid (see store_session_id_valid) or taken is an error. */
 int store_session_new(struct store *st, struct store_session *s, char **cause);
+/* store_session_new and store_msg_add of its first message in one
+ * transaction (fills m->session too); an untitled s takes the title the
+ * message gives it. */
+int store_session_start(struct store *st, struct store_session *s, struct store_msg *first, char **cause);
 /* An id a client may choose: 1 to 64 characters of [A-Za-z0-9._-]. */
 bool store_session_id_valid(const char *id);
 /* Find by exact id only. 0 found (*out allocated), 1 none, -1 error. */

@@ -389,11 +389,13 @@ chat_set_stream(struct chat *c, bool stream)
 	c->stream = stream;
 }
 
-/* Create the stored session on the first turn. */
+/* Create the stored session on the first turn; first, the message that
+ * opens it (or NULL), is stored with it in one transaction. */
 static int
-chat_ensure_session(struct chat *c, char **cause)
+chat_ensure_session(struct chat *c, struct store_msg *first, char **cause)
 {
 	struct store_session *s;
+	int rc;
 
 	if (!chat_stored(c) || c->sess != NULL)
 		return 0;
@@ -406,7 +408,11 @@ chat_ensure_session(struct chat *c, char **cause)
 	s->system = c->system ? xstrdup(c->system) : NULL;
 	s->options = json_object_size(c->options) ? json_dumps(c->options, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	s->origin = xstrdup(c->origin);
-	if (store_session_new(c->app->store, s, cause) != 0) {
+	if (first != NULL)
+		rc = store_session_start(c->app->store, s, first, cause);
+	else
+		rc = store_session_new(c->app->store, s, cause);
+	if (rc != 0) {
 		store_session_free(s);
 		return -1;
 	}
@@ -431,12 +437,17 @@ chat_save_settings(struct chat *c, char **cause)
 	return 0;
 }
 
-/* Append a message to the transcript and the store. Takes m. */
+/* Append a message to the transcript and the store (unless it was stored
+ * with its new session). Takes m. */
 static void
 chat_record(struct chat *c, struct store_msg *m)
 {
 	char *cause = NULL;
 
+	if (m->id != 0) {
+		chat_push(c, m);
+		return;
+	}
 	if (m->session == NULL && c->sess != NULL)
 		m->session = xstrdup(c->sess->id);
 	m->created = util_wall_ms();
@@ -478,11 +489,13 @@ chat_append(struct chat *c, const char *role, const char *content, const char *t
 
 	if (c->turn != NULL)
 		return util_fail(cause, "a reply is still streaming");
-	if (chat_ensure_session(c, cause) != 0)
-		return -1;
 	m = chat_msg_new(role, content);
 	m->tool_call_id = tool_call_id ? xstrdup(tool_call_id) : NULL;
 	m->tool_name = tool_name ? xstrdup(tool_name) : NULL;
+	if (chat_ensure_session(c, m, cause) != 0) {
+		store_msg_free(m);
+		return -1;
+	}
 	chat_record(c, m);
 	return 0;
 }
@@ -494,8 +507,6 @@ chat_append_msg(struct chat *c, const struct llm_msg *lm, char **cause)
 
 	if (c->turn != NULL)
 		return util_fail(cause, "a reply is still streaming");
-	if (chat_ensure_session(c, cause) != 0)
-		return -1;
 	m = chat_msg_new(lm->role, lm->content);
 	m->thinking = lm->thinking ? xstrdup(lm->thinking) : NULL;
 	m->tool_calls = json_array_size(lm->tool_calls) > 0 ? json_dumps(lm->tool_calls, JSON_COMPACT) : NULL;
@@ -508,6 +519,10 @@ chat_append_msg(struct chat *c, const struct llm_msg *lm, char **cause)
 			json_array_append_new(att, json_pack("{s:s, s:s, s:s}", "type", "image", "mime", lm->images[i].mime, "data", lm->images[i].b64));
 		m->attachments = json_dumps(att, JSON_COMPACT);
 		json_decref(att);
+	}
+	if (chat_ensure_session(c, m, cause) != 0) {
+		store_msg_free(m);
+		return -1;
 	}
 	chat_record(c, m);
 	return 0;
@@ -920,8 +935,10 @@ chat_start(struct chat *c, char **cause)
 	return 0;
 }
 
+/* Ready for a turn; first: the turn's user message, stored with the
+ * session when the turn creates one. */
 static int
-chat_ready(struct chat *c, char **cause)
+chat_ready(struct chat *c, struct store_msg *first, char **cause)
 {
 	c->turn_user = false;
 	c->turn_new_session = c->sess == NULL;
@@ -931,7 +948,7 @@ chat_ready(struct chat *c, char **cause)
 		return util_fail(cause, "no backend");
 	if (c->model == NULL || c->model[0] == '\0')
 		return util_fail(cause, "no model chosen; name one with -m (see `parley models`)");
-	if (chat_ensure_session(c, cause) != 0)
+	if (chat_ensure_session(c, first, cause) != 0)
 		return -1;
 	if (chat_save_settings(c, cause) != 0)
 		return -1;
@@ -941,23 +958,9 @@ chat_ready(struct chat *c, char **cause)
 int
 chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nimages, char **cause)
 {
-	struct store_msg *m;
+	struct store_msg *m = chat_msg_new("user", text);
 	char *why = NULL;
 
-	if (chat_ready(c, &why) != 0) {
-		/* a broken store must not stop the conversation */
-		if (c->turn != NULL || c->model == NULL || c->app->prov == NULL || c->model[0] == '\0') {
-			*cause = why;
-			for (size_t i = 0; i < nimages; i++) {
-				free(images[i].mime);
-				free(images[i].b64);
-			}
-			free(images);
-			return -1;
-		}
-		chat_store_failed(c, why);
-	}
-	m = chat_msg_new("user", text);
 	if (nimages > 0) {
 		json_t *att = json_array();
 
@@ -970,6 +973,15 @@ chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nim
 		m->attachments = json_dumps(att, JSON_COMPACT);
 		json_decref(att);
 	}
+	if (chat_ready(c, m, &why) != 0) {
+		/* a broken store must not stop the conversation */
+		if (c->turn != NULL || c->model == NULL || c->app->prov == NULL || c->model[0] == '\0') {
+			*cause = why;
+			store_msg_free(m);
+			return -1;
+		}
+		chat_store_failed(c, why);
+	}
 	chat_record(c, m);
 	if (chat_start(c, cause) != 0)
 		return -1;
@@ -980,7 +992,7 @@ chat_send(struct chat *c, const char *text, struct llm_image *images, size_t nim
 int
 chat_continue(struct chat *c, char **cause)
 {
-	if (chat_ready(c, cause) != 0)
+	if (chat_ready(c, NULL, cause) != 0)
 		return -1;
 	return chat_start(c, cause);
 }

@@ -138,6 +138,17 @@ jscan_word(struct jscan *s, const char *w, size_t n)
 	return true;
 }
 
+/* Whether a member name (no escapes, so no NUL in it) is key: one pass,
+ * no strlen for every member and key. */
+static bool
+jscan_name_is(const char *key, const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < nlen; i++)
+		if (key[i] != name[i])
+			return false;
+	return key[nlen] == '\0';
+}
+
 /* An object at s->p; members named in keys are stored in out. */
 static bool
 jscan_members(struct jscan *s, const char *const *keys, size_t nkeys, struct jscan_val *out)
@@ -171,7 +182,7 @@ jscan_members(struct jscan *s, const char *const *keys, size_t nkeys, struct jsc
 		if (!jscan_value(s, &v))
 			return false;
 		for (size_t i = 0; i < nkeys; i++)
-			if (strlen(keys[i]) == nlen && memcmp(keys[i], name, nlen) == 0)
+			if (jscan_name_is(keys[i], name, nlen))
 				out[i] = v;
 		jscan_ws(s);
 		if (s->p >= s->end)

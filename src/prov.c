@@ -6,6 +6,13 @@
  * A struct prov_req wraps one net request. Streamed bytes of a successful
  * response go straight to the provider's on_bytes; an error response is
  * collected (up to a cap) so its JSON error can be decoded.
+ *
+ * A streamed reply is over at its last event (Ollama's "done" line, SSE's
+ * [DONE]), a few bytes before the body ends. Stopping the transfer there
+ * would make curl close the connection, and every request would pay for a
+ * new one (and the server for a new thread or task); instead the request
+ * drains: the rest of the body is read and dropped, within a byte and a
+ * time limit, and curl keeps the connection for the next request.
  */
 #include "prov.h"
 
@@ -16,6 +23,8 @@
 #include "util.h"
 
 #define PROV_BODY_CAP (64u << 20)
+#define PROV_DRAIN_CAP (64u << 10) /* body bytes after the last event */
+#define PROV_DRAIN_MS 2000
 
 struct prov_req {
 	struct prov *p;
@@ -26,6 +35,9 @@ struct prov_req {
 	bool collect; /* accumulate the body (error or no on_bytes) */
 	bool too_big;
 	struct buf body;
+	bool draining; /* on_bytes said PROV_DONE */
+	size_t drained;
+	struct loop_timer *drain_timer;
 };
 
 const char *
@@ -171,7 +183,18 @@ prov_sink_event(const struct llm_ev *ev, void *arg)
 		return;
 	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
 		s->finished = true;
+	if (ev->type == LLM_EV_DONE)
+		s->done = true;
 	s->cb(ev, s->arg);
+}
+
+int
+prov_sink_bytes(const struct prov_sink *s)
+{
+	if (!s->finished)
+		return PROV_MORE;
+	/* after an error the stream may be anything: drop the connection */
+	return s->done ? PROV_DONE : PROV_STOP;
 }
 
 void
@@ -198,13 +221,35 @@ prov_http_status(long status, const char *ctype, void *arg)
 	r->collect = status >= 400 || r->cbs.on_bytes == NULL;
 }
 
+/* The body did not end soon after the reply: give the connection up. */
+static void
+prov_drain_timeout(void *arg)
+{
+	struct prov_req *r = arg;
+
+	r->drain_timer = NULL;
+	net_cancel(r->nr); /* prov_http_done runs and frees r */
+}
+
 static int
 prov_http_data(const char *data, size_t len, void *arg)
 {
 	struct prov_req *r = arg;
+	int rc;
 
-	if (!r->collect)
-		return r->cbs.on_bytes(r, data, len, r->arg);
+	if (r->draining) {
+		r->drained += len;
+		return r->drained > PROV_DRAIN_CAP;
+	}
+	if (!r->collect) {
+		rc = r->cbs.on_bytes(r, data, len, r->arg);
+		if (rc == PROV_DONE) {
+			r->draining = true;
+			r->drain_timer = loop_timer_add(r->p->loop, PROV_DRAIN_MS, prov_drain_timeout, r);
+			return 0;
+		}
+		return rc != PROV_MORE;
+	}
 	if (r->body.len + len > PROV_BODY_CAP) {
 		r->too_big = true;
 		return 1;
@@ -220,6 +265,7 @@ prov_http_done(enum net_result res, long status, const char *netmsg, void *arg)
 	char *msg = NULL;
 	enum llm_err err;
 
+	loop_timer_cancel(r->p->loop, r->drain_timer);
 	if (r->too_big) {
 		err = LLM_ERR_BACKEND;
 		msg = xasprintf("the response from %s is larger than %u MiB", r->p->base_url, PROV_BODY_CAP >> 20);

@@ -395,8 +395,7 @@ ollama_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg)
 		prov_sink_error(&c->sink, LLM_ERR_BACKEND, m);
 		free(m);
 	}
-	/* after DONE the server only closes the stream: stop reading */
-	return c->sink.finished;
+	return prov_sink_bytes(&c->sink);
 }
 
 static void

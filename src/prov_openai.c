@@ -368,7 +368,7 @@ openai_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg)
 		prov_sink_error(&c->sink, LLM_ERR_BACKEND, m);
 		free(m);
 	}
-	return c->sink.finished;
+	return prov_sink_bytes(&c->sink);
 }
 
 static void

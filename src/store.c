@@ -95,6 +95,7 @@ enum store_stmt_id {
 	S_SESSION_DELETE,
 	S_SESSION_CLEAR,
 	S_SESSION_TOUCH,
+	S_SESSION_BUMP,
 	S_SESSION_SET_UPDATED,
 	S_MSG_INSERT,
 	S_MSG_UPDATE,
@@ -143,6 +144,9 @@ static const char *const store_sql[S_COUNT] = {
 	[S_SESSION_TOUCH] = "UPDATE sessions SET updated = max(updated, ?2), "
 	                    "title = CASE WHEN title = '' AND ?3 IS NOT NULL "
 	                    "THEN ?3 ELSE title END WHERE id = ?1",
+	/* The same without a title: setting title at all, even to itself,
+	 * rewrites its index entry, a page more in every commit. */
+	[S_SESSION_BUMP] = "UPDATE sessions SET updated = max(updated, ?2) WHERE id = ?1",
 	[S_SESSION_SET_UPDATED] = "UPDATE sessions SET updated = ?2 WHERE id = ?1",
 	[S_MSG_INSERT] = "INSERT INTO messages (session, parent, role, content, "
 	                 "thinking, tool_calls, tool_call_id, tool_name, attachments, "
@@ -1346,41 +1350,91 @@ store_msg_insert(struct store *st, struct store_msg *m, int64_t pid, char **caus
 	return 0;
 }
 
+/* The title m gives an untitled session, or NULL. */
+static char *
+store_msg_title(const struct store_msg *m)
+{
+	if (util_streq(m->role, "user") && m->content != NULL)
+		return store_title(m->content);
+	return NULL;
+}
+
+/* Append m inside the caller's transaction: the row, the session's updated
+ * time and, for an untitled session, title (may be NULL). */
+static int
+store_msg_append(struct store *st, struct store_msg *m, const char *title, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK;
+
+	m->created = util_wall_ms();
+	if (store_msg_insert(st, m, getpid(), cause) != 0)
+		return -1;
+	if ((s = store_stmt(st, title != NULL ? S_SESSION_TOUCH : S_SESSION_BUMP, &rc)) == NULL)
+		return store_fail(st, rc, cause, "saving a message");
+	sqlite3_bind_text(s, 1, m->session, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, m->created);
+	if (title != NULL)
+		sqlite3_bind_text(s, 3, title, -1, SQLITE_STATIC);
+	if ((rc = store_run(st, s)) != SQLITE_OK)
+		return store_fail(st, rc, cause, "saving a message");
+	return 0;
+}
+
 int
 store_msg_add(struct store *st, struct store_msg *m, char **cause)
 {
-	sqlite3_stmt *s;
-	char *title = NULL;
-	int rc = SQLITE_OK;
+	char *title;
 
 	if (m->session == NULL)
 		return util_fail(cause, "a message needs a session");
-	m->created = util_wall_ms();
-	if (util_streq(m->role, "user") && m->content != NULL)
-		title = store_title(m->content);
-	if (store_begin(st, cause) != 0) {
-		free(title);
+	if (store_begin(st, cause) != 0)
 		return -1;
-	}
-	if (store_msg_insert(st, m, getpid(), cause) != 0)
-		goto fail;
-	if ((s = store_stmt(st, S_SESSION_TOUCH, &rc)) == NULL) {
-		store_fail(st, rc, cause, "saving a message");
-		goto fail;
-	}
-	sqlite3_bind_text(s, 1, m->session, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, m->created);
-	store_bind_text(s, 3, title);
-	if ((rc = store_run(st, s)) != SQLITE_OK) {
-		store_fail(st, rc, cause, "saving a message");
-		goto fail;
+	title = store_msg_title(m);
+	if (store_msg_append(st, m, title, cause) != 0) {
+		free(title);
+		store_rollback(st);
+		return -1;
 	}
 	free(title);
 	return store_commit(st, cause);
+}
+
+/* A new conversation is a session and its first message: one commit, and
+ * the pages both touch (the session's row and indexes) written once. */
+int
+store_session_start(struct store *st, struct store_session *s, struct store_msg *first, char **cause)
+{
+	char *title = NULL, *given = s->title;
+
+	if (store_begin(st, cause) != 0)
+		return -1;
+	/* the session is born with the title its message gives it */
+	if (given == NULL || given[0] == '\0')
+		title = store_msg_title(first);
+	if (title != NULL)
+		s->title = title;
+	s->created = 0;
+	s->updated = 0;
+	if (store_session_insert(st, s, cause) != 0)
+		goto fail;
+	free(first->session);
+	first->session = xstrdup(s->id);
+	if (store_msg_append(st, first, NULL, cause) != 0 || store_commit(st, cause) != 0)
+		goto fail;
+	if (s->updated < first->created)
+		s->updated = first->created;
+	if (title != NULL)
+		free(given);
+	return 0;
 
 fail:
-	free(title);
 	store_rollback(st);
+	s->title = given;
+	free(title);
+	free(first->session);
+	first->session = NULL;
+	first->id = 0;
 	return -1;
 }
 

@@ -222,7 +222,19 @@ util_utf8_valid(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		int n = utf8_seqlen(p[i]);
+		uint64_t w;
+		int n;
+
+		/* ASCII, nearly all of the JSON on the token path: eight bytes
+		 * at a time */
+		if (len - i >= 8) {
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080u) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		n = utf8_seqlen(p[i]);
 
 		if (n == 0 || i + (size_t)n > len)
 			return false;

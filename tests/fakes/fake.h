@@ -61,6 +61,7 @@ struct fake_pace {
 	long drop_after; /* -1: off; after N pieces half a unit, then close */
 	long garbage_after; /* -1: off; after N pieces a line of junk bytes */
 	bool hang; /* headers, then nothing until the client goes */
+	bool hang_at_end; /* the whole stream, then no end until the client goes */
 	const char *error; /* text of the mid-stream error */
 	const char *garbage_hex; /* the junk line as hex; NULL: the default */
 };

@@ -4,7 +4,7 @@
  * here turns them into writes, and on the way injects what the scenario asks
  * for: delays between units, N-byte writes (paced or not), SSE pings, an
  * error unit, a line of junk bytes, a connection dropped halfway through a
- * unit, or a hang.
+ * unit, or a hang (before the first unit or after the last).
  *
  * Units are made only when MHD has room for them, so a reply of 200000
  * tokens never sits in memory: with no delay and no byte cutting, each call
@@ -131,7 +131,15 @@ stream_read(void *cls, uint64_t pos, char *dst, size_t max)
 	if (s->out.len == 0) {
 		if (!s->ended)
 			return 0;
-		return s->drop ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+		if (s->drop)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		/* MHD asks for more only once it has sent what it had: the
+		 * client has every unit, but not the end of the body */
+		if (s->pace.hang_at_end) {
+			fake_sleep(s->conn, -1);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	if (s->pace.drip_ms > 0 && s->writes > 0 && !fake_sleep(s->conn, s->pace.drip_ms))
 		return MHD_CONTENT_READER_END_WITH_ERROR;

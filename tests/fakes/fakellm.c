@@ -13,7 +13,9 @@
  * file (tmp + rename) once listening. --bind defaults to 127.0.0.1.
  * --log appends one compact JSON line per request, flushed at once:
  *   {"method":"POST","path":"/api/chat","authorization":"Bearer x"|null,
- *    "body":<parsed JSON, or the raw string if not JSON, or null if empty>}
+ *    "body":<parsed JSON, or the raw string if not JSON, or null if empty>,
+ *    "conn":<the TCP connection's number, 1 for the first accepted>,
+ *    "expect":<the Expect header, or null>}
  * SIGTERM/SIGINT stop it cleanly.
  *
  * Scenario (JSON object; every key optional):
@@ -42,7 +44,7 @@
  *   "first_byte_delay_ms":0, "chunk_bytes":0, "drip_ms":0, "status":200,
  *   "error":null, "error_raw":null, "error_type", "error_code", "retry_after",
  *   "error_after":-1, "drop_after":-1, "garbage_after":-1, "garbage_hex":null,
- *   "hang":false,
+ *   "hang":false, "hang_at_end":false,
  *   "usage":true, "prompt_tokens":14, "reply_tokens":null,
  *   "done_reason":"stop", "ping_every":0}
  * PULL: {"layers":[{"digest":"sha256:<64hex>","total":N,"cached":false}],
@@ -78,6 +80,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file;
 static atomic_bool stopping;
+static atomic_long n_conn; /* connections accepted */
 static int64_t started_ms;
 static struct fake_model **models;
 static size_t nmodels;
@@ -183,6 +186,7 @@ fake_pace_parse(const json_t *obj, struct fake_pace *p)
 	p->drop_after = fake_int(obj, "drop_after", -1);
 	p->garbage_after = fake_int(obj, "garbage_after", -1);
 	p->hang = fake_bool(obj, "hang", false);
+	p->hang_at_end = fake_bool(obj, "hang_at_end", false);
 	p->error = fake_str(obj, "error", NULL);
 	p->garbage_hex = fake_str(obj, "garbage_hex", NULL);
 }
@@ -569,11 +573,15 @@ fake_sleep(struct MHD_Connection *conn, int ms)
 static void
 log_request(struct fake_req *req)
 {
+	const union MHD_ConnectionInfo *ci;
 	json_t *line, *body;
+	const char *expect;
 	char *s;
 
 	if (log_file == NULL)
 		return;
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	expect = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 	if (req->json != NULL)
 		body = json_incref(req->json);
 	else if (req->body.len == 0)
@@ -590,10 +598,12 @@ log_request(struct fake_req *req)
 		body = json_string(copy);
 		free(copy);
 	}
-	line = json_pack("{s:s, s:s, s:o, s:o}", "method", req->method,
+	line = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}", "method", req->method,
 	    "path", req->path,
 	    "authorization", req->auth != NULL ? json_string(req->auth) : json_null(),
-	    "body", body != NULL ? body : json_null());
+	    "body", body != NULL ? body : json_null(),
+	    "conn", (json_int_t)(ci != NULL ? (intptr_t)ci->socket_context : 0),
+	    "expect", expect != NULL ? json_string(expect) : json_null());
 	s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	pthread_mutex_lock(&log_lock);
 	fprintf(log_file, "%s\n", s);
@@ -642,6 +652,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req->json = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, NULL);
 	log_request(req);
 	return route(req);
+}
+
+/* Number each connection, so the log shows which requests shared one. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)conn;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = (void *)(intptr_t)(atomic_fetch_add(&n_conn, 1) + 1);
 }
 
 static void
@@ -796,6 +817,7 @@ main(int argc, char **argv)
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
 	    MHD_OPTION_END);
 	if (d == NULL)

@@ -2,7 +2,7 @@
 # fakellm.sh: the test double itself, driven with curl, so the other tests
 # can trust what it sends: compact NDJSON with a final done line, the pull
 # sequence, the exact 404/405 texts, SSE ending in [DONE], a dropped
-# connection, and the request log.
+# connection, and the request log (connections numbered, Expect noted).
 . "$(dirname "$0")/../lib.sh"
 
 start_fake OL ollama '{
@@ -51,8 +51,14 @@ expect_eq "pull: zero completed is omitted" "1000 null" \
 expect_eq "pull: the model is listed afterwards" "llama3.2:latest qwen3:latest" \
 	"$(curl -s "$OL_URL/api/tags" | jq -r '[.models[].name]|join(" ")')"
 
-body=$(jq -c 'select(.path=="/api/pull")' "$OL_LOG")
-expect_eq "request log records method, path and body" '{"method":"POST","path":"/api/pull","authorization":null,"body":{"model":"qwen3"}}' "$body"
+body=$(jq -c 'select(.path=="/api/pull")|del(.conn)' "$OL_LOG")
+expect_eq "request log records method, path, body and Expect" '{"method":"POST","path":"/api/pull","authorization":null,"body":{"model":"qwen3"},"expect":null}' "$body"
+n0=$(wc -l <"$OL_LOG")
+curl -s -o /dev/null "$OL_URL/api/tags" -o /dev/null "$OL_URL/api/version"
+curl -s -o /dev/null "$OL_URL/api/tags" -H 'Expect: 100-continue' -d x
+expect_eq "request log numbers connections (two requests on one, one on the next) and keeps Expect" \
+	'[0,0,1] [null,null,"100-continue"]' \
+	"$(tail -n +$((n0 + 1)) "$OL_LOG" | jq -sc '([.[].conn] as $c | [$c[] - $c[0]]), [.[].expect]' | paste -sd ' ')"
 
 start_fake OA openai '{"models":[{"name":"m"}],"api_key":"k","chat":{"tokens":["Hi"]}}' || exit 1
 out=$(curl -s "$OA_URL/v1/chat/completions" -H 'Authorization: Bearer k' \

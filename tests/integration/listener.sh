@@ -375,6 +375,50 @@ req POST "$SI_URL/v1/chat/completions" "$(chat_body x)"
 expect_eq "total timeout: 504" '504 "timeout"' "$CODE $(jq -c .error.code <<<"$BODY")"
 check "total timeout after about 2 s" test $(($(date +%s) - t0)) -le 6
 
+# --- the connection to the backend -------------------------------------------
+# A reply is over at its last event, a few bytes before the body ends: those
+# are read too, so the connection to the backend carries the next request.
+# (At most 2 connections, not exactly 1: the double writes the end of the
+# body after the last event, and nothing here waits for parley to have read
+# it before the next request goes out.)
+# a body over 1 MiB, where libcurl would ask "Expect: 100-continue" and
+# wait for the answer
+{
+	printf '{"model":"llama3.2","messages":[{"role":"user","content":"'
+	head -c 1200000 /dev/zero | tr '\0' x
+	printf '"}]}'
+} >"$T_DIR/big.json"
+for kind in ollama:RO openai:RA; do
+	flavor=${kind%:*} n=${kind#*:}
+	start_fake "$n" "$flavor" '{"models":'"$MODELS"',"chat":{"echo":true}}' || exit 1
+	u=${n}_URL
+	start_serve "S$n" --provider "$flavor" --base-url "${!u}" --listen 127.0.0.1:0 || exit 1
+	u=S${n}_URL l=${n}_LOG
+	codes=
+	for i in 1 2 3; do
+		req POST "${!u}/v1/chat/completions" "$(chat_body "plain $i")"
+		codes+="$CODE "
+		req POST "${!u}/v1/chat/completions" "$(chat_body "streamed $i" ',"stream":true')"
+		codes+="$CODE "
+	done
+	req POST "${!u}/chat" '{"message":"drop-in","model":"llama3.2"}'
+	codes+="$CODE "
+	codes+=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T_DIR/big.json" "${!u}/v1/chat/completions")
+	expect_eq "$flavor: 8 exchanges answered" "200 200 200 200 200 200 200 200" "$codes"
+	nconn=$(jq -s '[.[]|select(.path|test("chat"))|.conn]|unique|length' "${!l}")
+	check "$flavor: the 8 chat requests reach the backend over at most 2 connections (got $nconn)" test "$nconn" -le 2
+	expect_eq "$flavor: no Expect: 100-continue, even for a 1.2 MB body" '[null]' "$(jq -sc '[.[].expect]|unique' "${!l}")"
+done
+# a backend that leaves the body open after the last event
+start_fake RH openai '{"models":'"$MODELS"',"chat":[{"tokens":["a","b"],"hang_at_end":true},{"tokens":["c"]}]}' || exit 1
+start_serve SRH --provider openai --base-url "$RH_URL" --listen 127.0.0.1:0 || exit 1
+req POST "$SRH_URL/v1/chat/completions" "$(chat_body open)" -m 30
+expect_eq "body left open after the last event: the reply is whole" '200 "ab"' "$CODE $(jq -c '.choices[0].message.content' <<<"$BODY")"
+req GET "$SRH_URL/v1/sessions/$(hdr x-session-id)"
+expect_eq "... and stored complete" '"complete"' "$(jq -c '.messages[-1].state' <<<"$BODY")"
+req POST "$SRH_URL/v1/chat/completions" "$(chat_body next)" -m 30
+expect_eq "... and the next request is answered" '200 "c"' "$CODE $(jq -c '.choices[0].message.content' <<<"$BODY")"
+
 # --- 32 concurrent streams -------------------------------------------------
 start_fake C ollama '{"models":'"$MODELS"',"chat":{"tokens":["a","b","c","d","e","f","g","h"],"repeat":2,"delay_ms":5}}' || exit 1
 start_serve SCC --provider ollama --base-url "$C_URL" --listen 127.0.0.1:0 || exit 1
@@ -397,7 +441,7 @@ expect_eq "32 sessions, one per client" 32 "$(curl -s "$SCC_URL/v1/sessions?limi
 
 # --- shutdown: every listener exits cleanly, the sanitizers silent ----------
 clean=0
-for n in S ST SE SD SK SKE SC SH SI SCC; do
+for n in S ST SE SD SK SKE SC SH SI SRO SRA SRH SCC; do
 	pid_var="${n}_PID" err_var="${n}_ERR"
 	kill -TERM "${!pid_var}"
 	wait "${!pid_var}"
@@ -409,6 +453,6 @@ for n in S ST SE SD SK SKE SC SH SI SCC; do
 		grep -m5 -e 'Sanitizer' -e 'runtime error' -e '#[0-9] ' "${!err_var}" | sed 's/^/# /'
 	fi
 done
-expect_eq "SIGTERM: all 10 listeners exit 0 without sanitizer reports" 10 "$clean"
+expect_eq "SIGTERM: all 13 listeners exit 0 without sanitizer reports" 13 "$clean"
 
 done_testing

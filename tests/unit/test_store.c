@@ -313,6 +313,62 @@ test_preset_id(void **state)
 	store_close(st);
 }
 
+/* A session and its first message in one go, as a new conversation starts. */
+static void
+test_session_start(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f->db);
+	struct store_session s = { 0 }, t = { 0 }, *got;
+	struct store_msg m = { 0 }, m2 = { 0 }, **v;
+	char *cause = NULL;
+	size_t n;
+
+	s.title = xstrdup("");
+	s.origin = (char *)"api";
+	m.role = (char *)"user";
+	m.content = (char *)"  plan a   trip to Oslo ";
+	m.prompt_tokens = m.reply_tokens = m.ttft_ms = -1;
+	assert_int_equal(store_session_start(st, &s, &m, &cause), 0);
+	assert_true(m.id > 0);
+	assert_string_equal(m.session, s.id);
+	assert_string_equal(s.title, "plan a trip to Oslo");
+	assert_true(m.created > 0 && s.updated >= m.created);
+	got = find_ok(st, s.id);
+	assert_string_equal(got->title, "plan a trip to Oslo");
+	assert_int_equal(got->nmessages, 1);
+	assert_int_equal(got->updated, s.updated);
+	store_session_free(got);
+	assert_int_equal(store_messages(st, s.id, &v, &n, &cause), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->content, m.content);
+	store_msgs_free(v, n);
+
+	/* a titled session keeps its title; a taken id stores nothing */
+	t.id = s.id;
+	t.title = xstrdup("mine");
+	t.origin = (char *)"api";
+	m2.role = (char *)"user";
+	m2.content = (char *)"other";
+	m2.prompt_tokens = m2.reply_tokens = m2.ttft_ms = -1;
+	assert_int_equal(store_session_start(st, &t, &m2, &cause), -1);
+	assert_non_null(strstr(cause, "already taken"));
+	free(cause);
+	assert_int_equal(m2.id, 0);
+	assert_null(m2.session);
+	t.id = (char *)"mine-1";
+	assert_int_equal(store_session_start(st, &t, &m2, &cause), 0);
+	assert_int_equal(store_session_by_id(st, "mine-1", &got, &cause), 0);
+	assert_string_equal(got->title, "mine");
+	store_session_free(got);
+	free(m.session);
+	free(m2.session);
+	free(s.id);
+	free(s.title);
+	free(t.title);
+	store_close(st);
+}
+
 static void
 test_list(void **state)
 {
@@ -1176,6 +1232,7 @@ main(void)
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preset_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_messages_and_titles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming, setup, teardown),
