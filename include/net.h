@@ -37,7 +37,7 @@ struct net_opts {
 	const char *bearer; /* Authorization: Bearer ... when not NULL/"" */
 	const char *content_type; /* default application/json when body is set */
 	long connect_timeout_ms; /* 0 = net default */
-	long read_timeout_ms; /* inactivity; 0 = net default */
+	long read_timeout_ms; /* inactivity; 0 = net default; never longer than it */
 };
 
 struct net *net_new(struct loop *l, long connect_timeout_ms, long read_timeout_ms);

@@ -106,7 +106,14 @@ struct prov_http {
 	 * NULL. The request is freed after this returns. */
 	void (*on_end)(struct prov_req *r, enum llm_err err, const char *msg, long status,
 	    const char *body, size_t len, void *arg);
+	/* Inactivity limit for this request when shorter than the configured
+	 * one (0: that one). */
+	long read_timeout_ms;
 };
+/* A backend that accepts a ping and says nothing for this long is taken
+ * for wedged: /api/version and /v1/models answer at once even while a
+ * model loads. */
+#define PROV_PING_TIMEOUT_MS 10000
 /* Start a request to base_url + path; body (stolen, may be NULL) is sent as
  * JSON. */
 struct prov_req *prov_http(struct prov *p, const char *method, const char *path, json_t *body,

@@ -272,6 +272,11 @@ prov_http_done(enum net_result res, long status, const char *netmsg, void *arg)
 	} else if (res == NET_CANCELLED && r->status >= 400) {
 		/* we stopped reading an error body early: report the status */
 		err = LLM_OK;
+	} else if (res == NET_TIMEOUT && r->cbs.read_timeout_ms > 0) {
+		/* a ping: a backend that cannot answer it is as good as absent */
+		err = LLM_ERR_CONNECT;
+		msg = xasprintf("%s at %s accepted the connection but sent nothing for %ld s; is it wedged?",
+		    prov_display_name(r->p), r->p->base_url, (r->cbs.read_timeout_ms + 999) / 1000);
 	} else
 		err = prov_net_error(r->p, res, netmsg, &msg);
 	if (r->status == 0)
@@ -299,6 +304,7 @@ prov_http(struct prov *p, const char *method, const char *path, json_t *body,
 	o.method = method;
 	o.url = url;
 	o.bearer = p->api_key;
+	o.read_timeout_ms = cbs->read_timeout_ms;
 	if (body != NULL) {
 		text = json_dumps(body, JSON_COMPACT);
 		o.body = text;

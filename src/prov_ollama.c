@@ -146,7 +146,7 @@ ollama_list_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_list_common(struct prov *p, const char *path, bool loaded, prov_list_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, ollama_list_end };
+	static const struct prov_http h = { NULL, ollama_list_end, 0 };
 	struct ollama_call *c = ollama_call_new(p, NULL, arg);
 
 	c->list_cb = cb;
@@ -221,7 +221,7 @@ ollama_show_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_show(struct prov *p, const char *model, prov_json_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, ollama_show_end };
+	static const struct prov_http h = { NULL, ollama_show_end, 0 };
 	struct ollama_call *c = ollama_call_new(p, model, arg);
 
 	c->json_cb = cb;
@@ -248,7 +248,7 @@ ollama_done_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_remove(struct prov *p, const char *model, prov_done_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, ollama_done_end };
+	static const struct prov_http h = { NULL, ollama_done_end, 0 };
 	struct ollama_call *c = ollama_call_new(p, model, arg);
 
 	c->done_cb = cb;
@@ -258,7 +258,7 @@ ollama_remove(struct prov *p, const char *model, prov_done_cb cb, void *arg)
 static struct prov_req *
 ollama_copy(struct prov *p, const char *src, const char *dst, prov_done_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, ollama_done_end };
+	static const struct prov_http h = { NULL, ollama_done_end, 0 };
 	struct ollama_call *c = ollama_call_new(p, src, arg);
 
 	c->done_cb = cb;
@@ -269,7 +269,7 @@ ollama_copy(struct prov *p, const char *src, const char *dst, prov_done_cb cb, v
 static struct prov_req *
 ollama_ping(struct prov *p, prov_done_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, ollama_done_end };
+	static const struct prov_http h = { NULL, ollama_done_end, PROV_PING_TIMEOUT_MS };
 	struct ollama_call *c = ollama_call_new(p, NULL, arg);
 
 	c->done_cb = cb;
@@ -351,7 +351,7 @@ ollama_pull_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_pull(struct prov *p, const char *model, prov_pull_cb progress, prov_done_cb cb, void *arg)
 {
-	static const struct prov_http h = { ollama_pull_bytes, ollama_pull_end };
+	static const struct prov_http h = { ollama_pull_bytes, ollama_pull_end, 0 };
 	struct ollama_call *c = ollama_call_new(p, model, arg);
 
 	c->done_cb = cb;
@@ -431,9 +431,9 @@ ollama_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 {
-	static const struct prov_http streamed = { ollama_chat_bytes, ollama_chat_end };
+	static const struct prov_http streamed = { ollama_chat_bytes, ollama_chat_end, 0 };
 	/* a whole answer is collected and decoded at the end */
-	static const struct prov_http whole = { NULL, ollama_chat_end };
+	static const struct prov_http whole = { NULL, ollama_chat_end, 0 };
 	struct ollama_chat *c = xcalloc(1, sizeof *c);
 
 	c->p = p;

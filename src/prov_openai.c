@@ -204,7 +204,7 @@ openai_models_end(struct prov_req *r, enum llm_err err, const char *msg, long st
 static struct prov_req *
 openai_models_get(struct openai_call *c)
 {
-	static const struct prov_http h = { NULL, openai_models_end };
+	static const struct prov_http h = { NULL, openai_models_end, 0 };
 	bool v0 = openai_is_lmstudio(c->p) && !c->tried_v1;
 
 	return prov_http(c->p, "GET", v0 ? "/api/v0/models" : "/v1/models", NULL, &h, c);
@@ -317,7 +317,7 @@ openai_ping_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 openai_ping(struct prov *p, prov_done_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, openai_ping_end };
+	static const struct prov_http h = { NULL, openai_ping_end, PROV_PING_TIMEOUT_MS };
 	struct openai_call *c = openai_call_new(p, NULL, arg);
 
 	c->done_cb = cb;
@@ -404,9 +404,9 @@ openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 openai_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 {
-	static const struct prov_http streamed = { openai_chat_bytes, openai_chat_end };
+	static const struct prov_http streamed = { openai_chat_bytes, openai_chat_end, 0 };
 	/* a whole answer is collected and decoded at the end */
-	static const struct prov_http whole = { NULL, openai_chat_end };
+	static const struct prov_http whole = { NULL, openai_chat_end, 0 };
 	struct openai_chat *c = xcalloc(1, sizeof *c);
 
 	c->p = p;

@@ -11,6 +11,22 @@ P() { run_parley --no-save "$@"; }
 OL() { P --provider ollama --base-url "$1" -m llama3.2 "${@:2}"; }
 OA() { P --provider openai --base-url "$1" -m m1 "${@:2}"; }
 
+# A server that accepts and never answers, found by discovery's ping: the
+# ping gives up after 10 s (not the 10-minute read timeout meant for model
+# loads). It runs in the background while the rest of the file does; its
+# checks are at the end.
+MUTE="$T_DIR/mute"
+if cc -O2 -Wall -Wextra -o "$MUTE" "$TESTS_DIR/tools/mute.c" 2>"$T_DIR/mute.log"; then
+	"$MUTE" "$T_DIR/mute.port" &
+	MUTE_PID=$!
+	wait_for 10 test -s "$T_DIR/mute.port"
+	"$PARLEY_BIN" --no-save --base-url "http://127.0.0.1:$(cat "$T_DIR/mute.port")" -m llama3.2 hi \
+		>"$T_DIR/mute.out" 2>"$T_DIR/mute.err" &
+	WEDGED_PID=$!
+else
+	not_ok "build the silent server" "$(cat "$T_DIR/mute.log")"
+fi
+
 # --- HTTP errors, with and without a JSON body ----------------------------
 start_fake A ollama '{"models":'"$M"',"chat":{"status":404,"error":"model '"'"'llama3.2'"'"' not found"}}'
 OL "$A_URL" hi
@@ -199,5 +215,20 @@ rm -f "$mnt/filler"
 expect_eq "disk full ($how): integrity_check" ok "$(sqlite3 "$DB" 'PRAGMA integrity_check')"
 run_parley --db "$DB" --json sessions show disk
 expect_eq "disk full ($how): the earlier exchange is intact" '"short answer"' "$(jq '.messages[1].content' <<<"$OUT")"
+
+# --- the wedged backend started at the top ---------------------------------
+if [ -n "${WEDGED_PID:-}" ]; then
+	if wait_for 40 bash -c "! kill -0 $WEDGED_PID"; then
+		wait "$WEDGED_PID"
+		expect_eq "a backend that never answers the ping: unreachable, exit 3" 3 "$?"
+		expect_contains "a backend that never answers the ping: says so" "$(cat "$T_DIR/mute.err")" \
+			"accepted the connection but sent nothing for 10 s"
+	else
+		kill "$WEDGED_PID"
+		not_ok "a backend that never answers the ping: parley gives up" "$(cat "$T_DIR/mute.err")"
+	fi
+	kill "$MUTE_PID" 2>/dev/null
+	wait "$MUTE_PID" 2>/dev/null
+fi
 
 done_testing
