@@ -1,8 +1,9 @@
 /*
  * test_ui_wrap.c: the curses-free parts of the TUI. Wrapping measures CJK
- * and emoji as two columns and never splits a character; control bytes
- * never reach a row; Markdown becomes styled rows with numbered code
- * blocks; the streaming tail's boundary never falls inside a fence; theme
+ * and emoji as two columns and never splits a character, and gives the
+ * same rows fed in pieces as whole; control bytes never reach a row;
+ * Markdown becomes styled rows with numbered code blocks; the streaming
+ * tail's boundary never falls inside a fence; theme
  * files parse (and bad ones are refused with the line); the input editor
  * lays out and moves by characters.
  */
@@ -22,6 +23,8 @@
 #include "ui_text.h"
 #include "ui_theme.h"
 #include "util.h"
+
+static void same_rows(const struct ui_lines *a, const struct ui_lines *b, const char *what, const char *doc, size_t at);
 
 static void
 wrap(struct ui_lines *out, const char *text, int width, bool hard)
@@ -74,6 +77,91 @@ test_wrap_words(void **state)
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.v[1].text, "two");
 	ui_lines_clear(&l);
+
+	/* spaces where a row ends go, however many (this read past the text) */
+	wrap(&l, "aaaa  b", 4, false);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].text, "aaaa");
+	assert_string_equal(l.v[1].text, "b");
+	ui_lines_clear(&l);
+	wrap(&l, "aaaa   ", 4, false);
+	assert_int_equal(l.n, 1);
+	ui_lines_clear(&l);
+}
+
+/* A paragraph fed to a ui_wrap in pieces (none splitting a character)
+ * gives the rows of ui_text_wrap on the whole, and a copy taken on the way
+ * shows the paragraph so far. */
+static void
+test_wrap_pieces(void **state)
+{
+	static const char *const atoms[] = { "a", "word", "longerwords", " ", "  ", "\n", "中", "😀", "e\xcc\x81", "\t",
+		"\x01", "\xff", "ï", "\r" };
+	unsigned seed = 1;
+
+	(void)state;
+	for (int iter = 0; iter < 3000; iter++) {
+		char text[512];
+		unsigned char style[512];
+		size_t len = 0, pos = 0;
+		struct ui_para p = { 0 };
+		struct ui_lines want = { 0 }, got = { 0 };
+		struct ui_wrap *w;
+		int width;
+
+#define RND() (seed = seed * 1103515245 + 12345, (seed >> 16) & 0x7fff)
+		for (int k = (int)RND() % 60; k > 0; k--) {
+			const char *a = atoms[RND() % (sizeof atoms / sizeof atoms[0])];
+
+			if (len + strlen(a) >= sizeof text)
+				break;
+			memcpy(text + len, a, strlen(a));
+			len += strlen(a);
+		}
+		text[len] = '\0';
+		for (size_t k = 0; k < len; k++)
+			style[k] = (unsigned char)(RND() % 4);
+		p.text = text;
+		p.len = len;
+		p.style = RND() % 2 ? style : NULL;
+		p.pfx1 = RND() % 2 ? "• " : NULL;
+		p.pfx2 = RND() % 2 ? "  " : NULL;
+		p.pfx_style = 7;
+		p.hard = RND() % 4 == 0;
+		width = 1 + (int)(RND() % 14);
+		ui_text_wrap(&want, &p, width);
+		w = ui_wrap_new(&p, width);
+		while (pos < len) {
+			size_t n = 1 + RND() % 7;
+			struct ui_wrap *copy;
+			struct ui_lines so_far = { 0 }, a = { 0 };
+
+			if (n > len - pos)
+				n = len - pos;
+			while (pos + n < len && ((unsigned char)text[pos + n] & 0xc0) == 0x80)
+				n++;
+			ui_wrap_feed(w, &got, text + pos, p.style ? style + pos : NULL, n);
+			pos += n;
+			/* the copy, ended, is what wrapping text[0..pos) gives */
+			copy = ui_wrap_dup(w);
+			for (size_t i = 0; i < got.n; i++)
+				ui_lines_add(&so_far, got.v[i].text, got.v[i].style, got.v[i].len, got.v[i].fill);
+			ui_wrap_end(copy, &so_far);
+			ui_wrap_free(copy);
+			p.len = pos;
+			ui_text_wrap(&a, &p, width);
+			p.len = len;
+			same_rows(&a, &so_far, "a copy of the wrapper", text, pos);
+			ui_lines_clear(&a);
+			ui_lines_clear(&so_far);
+		}
+		ui_wrap_end(w, &got);
+		ui_wrap_free(w);
+		same_rows(&want, &got, "wrapped in pieces", text, len);
+		ui_lines_clear(&want);
+		ui_lines_clear(&got);
+#undef RND
+	}
 }
 
 static void
@@ -173,6 +261,29 @@ test_markdown_light(void **state)
 {
 	(void)state;
 	check_markdown(ui_md_light);
+}
+
+/* Fail unless a and b are the same rows with the same code blocks. */
+static void
+same_rows(const struct ui_lines *a, const struct ui_lines *b, const char *what, const char *doc, size_t at)
+{
+	size_t n = a->n < b->n ? a->n : b->n;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ui_line *x = &a->v[i], *y = &b->v[i];
+
+		if (x->len != y->len || memcmp(x->text, y->text, x->len) != 0 || memcmp(x->style, y->style, x->len) != 0 ||
+		    x->width != y->width || x->fill != y->fill)
+			fail_msg("%s, row %zu, %zu bytes in:\n  want [%s]\n  got  [%s]\ndoc:\n%s", what, i, at, x->text, y->text, doc);
+	}
+	if (a->n != b->n)
+		fail_msg("%s, %zu bytes in: %zu rows, want %zu (next: [%s])\ndoc:\n%s", what, at, b->n, a->n,
+		    a->n > b->n ? a->v[n].text : b->v[n].text, doc);
+	if (a->ncodes != b->ncodes)
+		fail_msg("%s, %zu bytes in: %zu code blocks, want %zu\ndoc:\n%s", what, at, b->ncodes, a->ncodes, doc);
+	for (size_t i = 0; i < a->ncodes; i++)
+		if (strcmp(a->codes[i], b->codes[i]) != 0)
+			fail_msg("%s, %zu bytes in: code block %zu is [%s], want [%s]", what, at, i, b->codes[i], a->codes[i]);
 }
 
 static void
@@ -335,6 +446,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_widths),
 		cmocka_unit_test(test_wrap_words),
+		cmocka_unit_test(test_wrap_pieces),
 		cmocka_unit_test(test_wrap_wide),
 		cmocka_unit_test(test_wrap_sanitises),
 		cmocka_unit_test(test_markdown),
