@@ -15,6 +15,7 @@ struct buf {
 void buf_append(struct buf *b, const void *p, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
+void buf_fill(struct buf *b, char c, size_t n); /* n copies of c */
 void buf_printf(struct buf *b, const char *fmt, ...) PRINTFLIKE(2, 3);
 void buf_consume(struct buf *b, size_t n); /* drop the first n bytes */
 void buf_reset(struct buf *b); /* len = 0, keeps memory */

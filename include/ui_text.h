@@ -50,6 +50,9 @@ size_t ui_text_char(const char *s, size_t len, int *width);
 int ui_text_width(const char *s, size_t len);
 /* Bytes of s that fit in cols columns (never splitting a character). */
 size_t ui_text_fit(const char *s, size_t len, int cols);
+/* The longest prefix of s[0..len) that does not end inside a UTF-8
+ * character (a growing text's whole characters). */
+size_t ui_text_whole(const char *s, size_t len);
 
 /* Word-wrap one styled paragraph to width columns and append the rows.
  * '\n' in text is a hard break. The first row starts with pfx1, later
@@ -66,5 +69,18 @@ struct ui_para {
 	unsigned char fill;
 };
 void ui_text_wrap(struct ui_lines *out, const struct ui_para *p, int width);
+
+/* The same wrapping for a paragraph that arrives in pieces: ui_wrap_feed
+ * appends to out the rows that no further text can change, ui_wrap_end
+ * the last one (after it, only ui_wrap_free). Fed in any pieces that do
+ * not split a character, the rows are those of ui_text_wrap on the whole.
+ * The wrapper keeps only the unfinished row, so ui_wrap_dup is cheap: lay
+ * out a copy to show the paragraph as it stands. */
+struct ui_wrap;
+struct ui_wrap *ui_wrap_new(const struct ui_para *p, int width); /* p's text unused */
+struct ui_wrap *ui_wrap_dup(const struct ui_wrap *w);
+void ui_wrap_feed(struct ui_wrap *w, struct ui_lines *out, const char *text, const unsigned char *style, size_t len);
+void ui_wrap_end(struct ui_wrap *w, struct ui_lines *out);
+void ui_wrap_free(struct ui_wrap *w);
 
 #endif

@@ -46,6 +46,15 @@ buf_putc(struct buf *b, char c)
 }
 
 void
+buf_fill(struct buf *b, char c, size_t n)
+{
+	buf_grow(b, n);
+	memset(b->data + b->len, c, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

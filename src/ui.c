@@ -77,6 +77,8 @@ struct ui {
 	int64_t last_paint;
 	int64_t frames;
 	int64_t paint_ns, loops; /* measured, for PARLEY_TUI_STATS */
+	int64_t sent_ns; /* when the turn under way was sent, until its last frame */
+	int64_t shown_ns; /* the last turn: sent to its last frame painted, or -1 */
 	int trans_h; /* transcript rows at the last paint */
 
 	struct loop_timer *spin_t, *msg_t, *store_t;
@@ -605,6 +607,12 @@ ui_prepare(void *arg)
 
 		ui_paint(ui);
 		ui->paint_ns += util_now_ns() - t0;
+		if (ui->sent_ns != 0 && !chat_busy(ui->chat)) {
+			/* the first frame after the turn ended: the reply and the
+			 * final status are on the screen */
+			ui->shown_ns = util_now_ns() - ui->sent_ns;
+			ui->sent_ns = 0;
+		}
 		return -1;
 	}
 	return (int)(UI_FRAME_MS - since);
@@ -783,6 +791,7 @@ ui_free_attachments(struct ui *ui)
 static void
 ui_started(struct ui *ui)
 {
+	ui->sent_ns = util_now_ns();
 	ui->ntok = 0;
 	ui->first_ms = 0;
 	ui_chat_follow(ui->tr);
@@ -798,6 +807,7 @@ static void
 ui_send(struct ui *ui, const char *text)
 {
 	char *cause = NULL, *full;
+	int64_t t0 = util_now_ns();
 
 	if (chat_busy(ui->chat)) {
 		ui_info(ui, "a reply is still streaming; Esc stops it");
@@ -823,6 +833,7 @@ ui_send(struct ui *ui, const char *text)
 	ui->doc = NULL;
 	free(full);
 	ui_started(ui);
+	ui->sent_ns = t0; /* sending (the store, the request) counts */
 }
 
 static void
@@ -1772,6 +1783,7 @@ ui_main(struct app *a)
 	char *warn = NULL, *cause = NULL, *dir, *hist;
 
 	memset(&ui, 0, sizeof ui);
+	ui.shown_ns = -1;
 	ui.app = a;
 	ui.cfg = cfg;
 	ui.tr = ui_chat_new();
@@ -1845,8 +1857,12 @@ ui_main(struct app *a)
 	free(ui.ask_q);
 	free(ui.last_sent);
 	free(ui.sess_id);
-	if (getenv("PARLEY_TUI_STATS") != NULL)
-		fprintf(stderr, "parley: %lld frames painted in %.1f ms, %lld loop iterations\n", (long long)ui.frames,
+	if (getenv("PARLEY_TUI_STATS") != NULL) {
+		fprintf(stderr, "parley: %lld frames painted in %.1f ms, %lld loop iterations", (long long)ui.frames,
 		    (double)ui.paint_ns / 1e6, (long long)ui.loops);
+		if (ui.shown_ns >= 0)
+			fprintf(stderr, ", the last reply's final frame %.1f ms after sending", (double)ui.shown_ns / 1e6);
+		fputc('\n', stderr);
+	}
 	return 0;
 }

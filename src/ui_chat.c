@@ -4,13 +4,16 @@
  * The transcript is a list of blocks, one per chat message plus the UI's
  * notices (slash command output, connection help), each notice placed
  * after the messages that existed when it was made. A message block owns
- * its rows in four parts: head (role label, thinking), body (Markdown
- * rendered by md4c), tail (the unfinished end of a streaming reply, from
- * the light renderer) and foot (tool calls, interrupted/error marks). A
- * block is laid out again only when its fingerprint (id, lengths, state,
- * width, thinking shown, first code number) changes; while a reply
- * streams, the finished blocks of its text move into the body a chunk at a
- * time and only the tail is redone.
+ * its rows in parts, in this order: head (role label, thinking heading),
+ * think (thinking text) and think_end (its last row and a blank one), body
+ * (Markdown rendered by md4c), tail and peek (the unfinished end of a
+ * streaming reply, from the light renderer) and foot (tool calls,
+ * interrupted/error marks). A block is laid out again only when its
+ * fingerprint (id, lengths, state, width, thinking shown, first code
+ * number) changes. While a reply streams it is only extended: the rows of
+ * the text laid out already stay, ui_md_stream and a ui_wrap for the
+ * thinking add the rows of what is new and redo only each one's unfinished
+ * line (peek, think_end), so a frame costs what arrived since the last.
  *
  * The scroll position is a block and a row inside it, so it survives
  * relayout; following means "pinned to the bottom".
@@ -36,6 +39,17 @@ struct ui_chat_key {
 	char role0;
 };
 
+enum {
+	UI_CHAT_HEAD,
+	UI_CHAT_THINK,
+	UI_CHAT_THINK_END,
+	UI_CHAT_BODY,
+	UI_CHAT_TAIL,
+	UI_CHAT_PEEK,
+	UI_CHAT_FOOT,
+	UI_CHAT_NPARTS
+};
+
 struct ui_chat_blk {
 	bool note;
 	int note_role;
@@ -43,8 +57,12 @@ struct ui_chat_blk {
 	size_t after; /* notes: placed after this many messages */
 	struct ui_chat_key key;
 	bool valid;
-	size_t stable; /* streaming: bytes of content in body */
-	struct ui_lines head, body, tail, foot;
+	struct ui_lines part[UI_CHAT_NPARTS];
+	struct ui_md_stream *md; /* a streaming reply's text */
+	struct ui_wrap *think; /* its thinking, while it grows */
+	size_t think_done; /* bytes of thinking in think, or counted */
+	size_t think_words; /* folded: words counted so far */
+	bool think_in; /* inside a word */
 	size_t n; /* rows in all parts */
 	int ncodes;
 };
@@ -67,12 +85,13 @@ struct ui_chat {
 static void
 ui_chat_blk_clear(struct ui_chat_blk *b)
 {
-	ui_lines_clear(&b->head);
-	ui_lines_clear(&b->body);
-	ui_lines_clear(&b->tail);
-	ui_lines_clear(&b->foot);
+	for (int i = 0; i < UI_CHAT_NPARTS; i++)
+		ui_lines_clear(&b->part[i]);
+	ui_md_stream_free(b->md);
+	b->md = NULL;
+	ui_wrap_free(b->think);
+	b->think = NULL;
 	b->n = 0;
-	b->stable = 0;
 	b->valid = false;
 }
 
@@ -184,38 +203,76 @@ ui_chat_label(struct ui_lines *out, const struct store_msg *m, int width)
 	buf_free(&b);
 }
 
+/* The head and the thinking. more: the same thinking as last time, grown;
+ * carry on from the rows it has. Streaming, the thinking may end inside a
+ * character: that part waits, and the last row is laid out on a copy. */
 static void
-ui_chat_head(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m)
+ui_chat_think(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m, size_t len, bool more,
+    bool streaming)
 {
-	ui_lines_clear(&b->head);
-	ui_chat_label(&b->head, m, t->width);
-	if (m->thinking == NULL || m->thinking[0] == '\0')
-		return;
-	if (t->show_thinking) {
-		ui_lines_add_str(&b->head, "  ▾ thinking", UI_ROLE_THINKING, t->width);
-		ui_chat_plain(&b->head, m->thinking, strlen(m->thinking), UI_ROLE_THINKING, "  ", t->width);
-		ui_lines_add_str(&b->head, "", UI_ROLE_THINKING, t->width);
-	} else {
-		char s[96];
-		size_t words = 0;
-		bool in = false;
+	struct ui_lines *head = &b->part[UI_CHAT_HEAD], *rows = &b->part[UI_CHAT_THINK];
+	struct ui_lines *end = &b->part[UI_CHAT_THINK_END];
+	const char *th = m->thinking ? m->thinking : "";
+	struct ui_wrap *w;
+	size_t upto;
 
-		for (const char *p = m->thinking; *p; p++) {
-			bool sp = *p == ' ' || *p == '\n' || *p == '\t';
-
-			if (!sp && !in)
-				words++;
-			in = !sp;
-		}
-		snprintf(s, sizeof s, "  ▸ thinking (%zu words hidden, Ctrl-T shows)", words);
-		ui_lines_add_str(&b->head, s, UI_ROLE_THINKING, t->width);
+	if (!more) {
+		ui_lines_clear(rows);
+		ui_wrap_free(b->think);
+		b->think = NULL;
+		b->think_done = b->think_words = 0;
+		b->think_in = false;
 	}
+	ui_lines_clear(head);
+	ui_lines_clear(end);
+	ui_chat_label(head, m, t->width);
+	if (len == 0)
+		return;
+	if (!t->show_thinking) {
+		char s[96];
+
+		for (; b->think_done < len; b->think_done++) {
+			char c = th[b->think_done];
+			bool sp = c == ' ' || c == '\n' || c == '\t';
+
+			if (!sp && !b->think_in)
+				b->think_words++;
+			b->think_in = !sp;
+		}
+		snprintf(s, sizeof s, "  ▸ thinking (%zu words hidden, Ctrl-T shows)", b->think_words);
+		ui_lines_add_str(head, s, UI_ROLE_THINKING, t->width);
+		return;
+	}
+	ui_lines_add_str(head, "  ▾ thinking", UI_ROLE_THINKING, t->width);
+	if (b->think == NULL) {
+		struct ui_para p = { 0 };
+
+		p.pfx1 = p.pfx2 = "  ";
+		p.pfx_style = UI_ROLE_THINKING;
+		b->think = ui_wrap_new(&p, t->width);
+	}
+	upto = streaming ? b->think_done + ui_text_whole(th + b->think_done, len - b->think_done) : len;
+	ui_wrap_feed(b->think, rows, th + b->think_done, NULL, upto - b->think_done);
+	b->think_done = upto;
+	if (streaming) {
+		w = ui_wrap_dup(b->think);
+		ui_wrap_feed(w, end, th + upto, NULL, len - upto);
+		ui_wrap_end(w, end);
+		ui_wrap_free(w);
+	} else {
+		ui_wrap_end(b->think, end);
+		ui_wrap_free(b->think);
+		b->think = NULL;
+	}
+	ui_lines_add_str(end, "", UI_ROLE_THINKING, t->width);
 }
 
 static void
 ui_chat_foot(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m)
 {
-	ui_lines_clear(&b->foot);
+	struct ui_lines *foot = &b->part[UI_CHAT_FOOT];
+
+	ui_lines_clear(foot);
 	if (m->tool_calls != NULL) {
 		json_t *calls = json_loads(m->tool_calls, 0, NULL), *c;
 		size_t i;
@@ -227,7 +284,7 @@ ui_chat_foot(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m
 			const char *args = json_string_value(json_object_get(fn, "arguments"));
 			char *s = xasprintf("⚙ %s(%s)", name ? name : "?", args ? args : "");
 
-			ui_chat_plain(&b->foot, s, strlen(s), UI_ROLE_TOOL, "  ", t->width);
+			ui_chat_plain(foot, s, strlen(s), UI_ROLE_TOOL, "  ", t->width);
 			free(s);
 		}
 		json_decref(calls);
@@ -242,27 +299,31 @@ ui_chat_foot(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m
 			const char *name = json_string_value(json_object_get(a, "name"));
 			char *s = xasprintf("📎 %s%s%s", type ? type : "file", name ? " " : "", name ? name : "");
 
-			ui_lines_add_str(&b->foot, s, UI_ROLE_DIM, t->width);
+			ui_lines_add_str(foot, s, UI_ROLE_DIM, t->width);
 			free(s);
 		}
 		json_decref(att);
 	}
 	if (m->state == STORE_INTERRUPTED)
-		ui_lines_add_str(&b->foot, "⏹ interrupted", UI_ROLE_WARN, t->width);
+		ui_lines_add_str(foot, "⏹ interrupted", UI_ROLE_WARN, t->width);
 	else if (m->state == STORE_ERROR) {
 		char *s = xasprintf("✗ %s", m->error ? m->error : "failed");
 
-		ui_chat_plain(&b->foot, s, strlen(s), UI_ROLE_ERROR, "", t->width);
+		ui_chat_plain(foot, s, strlen(s), UI_ROLE_ERROR, "", t->width);
 		free(s);
 	}
-	ui_lines_add_str(&b->foot, "", UI_ROLE_TEXT, t->width);
+	ui_lines_add_str(foot, "", UI_ROLE_TEXT, t->width);
 }
 
 static void
 ui_chat_count(struct ui_chat_blk *b)
 {
-	b->n = b->head.n + b->body.n + b->tail.n + b->foot.n;
-	b->ncodes = (int)(b->body.ncodes + b->tail.ncodes);
+	b->n = 0;
+	b->ncodes = 0;
+	for (int i = 0; i < UI_CHAT_NPARTS; i++) {
+		b->n += b->part[i].n;
+		b->ncodes += (int)b->part[i].ncodes;
+	}
 }
 
 static bool
@@ -274,50 +335,41 @@ ui_chat_is_markdown(const struct store_msg *m)
 static void
 ui_chat_layout_msg(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m, const struct ui_chat_key *k)
 {
-	size_t len = strlen(m->content);
-	bool streaming = m->state == STORE_STREAMING;
-	bool same_text = b->valid && b->key.id == k->id && b->key.width == k->width &&
-	    b->key.code_base == k->code_base && b->key.state == STORE_STREAMING && k->content >= b->key.content;
+	struct ui_lines *body = &b->part[UI_CHAT_BODY], *tail = &b->part[UI_CHAT_TAIL];
+	struct ui_lines *peek = &b->part[UI_CHAT_PEEK];
+	bool streaming = k->state == STORE_STREAMING;
+	/* the reply laid out last time, grown (its id comes with its first
+	 * write to the store) */
+	bool grown = b->valid && b->key.state == STORE_STREAMING && (b->key.id == k->id || b->key.id == 0) &&
+	    b->key.width == k->width && b->key.role0 == k->role0;
+	bool think_grown = grown && k->thinking >= b->key.thinking && k->show_thinking == b->key.show_thinking;
 
-	if (!b->valid || b->key.thinking != k->thinking || b->key.width != k->width ||
-	    b->key.show_thinking != k->show_thinking || b->key.role0 != k->role0)
-		ui_chat_head(t, b, m);
-	if (!ui_chat_is_markdown(m)) {
-		ui_lines_clear(&b->body);
-		ui_lines_clear(&b->tail);
-		ui_chat_plain(&b->body, m->content, len,
-		    strcmp(m->role, "tool") == 0 ? UI_ROLE_TOOL : strcmp(m->role, "system") == 0 ? UI_ROLE_SYSTEM
-		                                                                                 : UI_ROLE_TEXT,
-		    "", t->width);
-	} else if (streaming) {
-		size_t stable;
-
-		if (!same_text) {
-			ui_lines_clear(&b->body);
-			b->stable = 0;
-		}
-		/* the last boundary is outside any fence: scan on from there */
-		stable = b->stable + ui_md_stable(m->content + b->stable, len - b->stable);
-		if (stable > b->stable) {
-			/* the new finished blocks, rendered once */
-			if (b->stable > 0)
-				ui_lines_add_str(&b->body, "", UI_ROLE_TEXT, t->width);
-			ui_md_render(&b->body, m->content + b->stable, stable - b->stable, t->width,
-			    k->code_base + (int)b->body.ncodes);
-			b->stable = stable;
-		}
-		ui_lines_clear(&b->tail);
-		if (len > b->stable) {
-			if (b->body.n > 0)
-				ui_lines_add_str(&b->tail, "", UI_ROLE_TEXT, t->width);
-			ui_md_light(&b->tail, m->content + b->stable, len - b->stable, t->width,
-			    k->code_base + (int)b->body.ncodes);
+	ui_chat_think(t, b, m, k->thinking, think_grown, streaming);
+	if (ui_chat_is_markdown(m) && b->md != NULL && grown && k->content >= b->key.content &&
+	    k->code_base == b->key.code_base) {
+		if (streaming)
+			ui_md_stream_update(b->md, m->content, k->content, body, tail, peek);
+		else {
+			ui_md_stream_end(b->md, m->content, k->content, body, tail, peek);
+			ui_md_stream_free(b->md);
+			b->md = NULL;
 		}
 	} else {
-		ui_lines_clear(&b->body);
-		ui_lines_clear(&b->tail);
-		ui_md_render(&b->body, m->content, len, t->width, k->code_base);
-		b->stable = len;
+		ui_md_stream_free(b->md);
+		b->md = NULL;
+		ui_lines_clear(body);
+		ui_lines_clear(tail);
+		ui_lines_clear(peek);
+		if (!ui_chat_is_markdown(m))
+			ui_chat_plain(body, m->content, k->content,
+			    strcmp(m->role, "tool") == 0 ? UI_ROLE_TOOL : strcmp(m->role, "system") == 0 ? UI_ROLE_SYSTEM
+			                                                                                 : UI_ROLE_TEXT,
+			    "", t->width);
+		else if (streaming) {
+			b->md = ui_md_stream_new(t->width, k->code_base);
+			ui_md_stream_update(b->md, m->content, k->content, body, tail, peek);
+		} else
+			ui_md_render(body, m->content, k->content, t->width, k->code_base);
 	}
 	ui_chat_foot(t, b, m);
 	b->key = *k;
@@ -331,8 +383,9 @@ ui_chat_layout_note(struct ui_chat *t, struct ui_chat_blk *b)
 	if (b->valid && b->key.width == t->width)
 		return;
 	ui_chat_blk_clear(b);
-	ui_chat_plain(&b->body, b->note_text, strlen(b->note_text), (unsigned char)b->note_role, "  ", t->width);
-	ui_lines_add_str(&b->foot, "", UI_ROLE_TEXT, t->width);
+	ui_chat_plain(&b->part[UI_CHAT_BODY], b->note_text, strlen(b->note_text), (unsigned char)b->note_role, "  ",
+	    t->width);
+	ui_lines_add_str(&b->part[UI_CHAT_FOOT], "", UI_ROLE_TEXT, t->width);
 	b->key.width = t->width;
 	b->valid = true;
 	ui_chat_count(b);
@@ -506,12 +559,10 @@ ui_chat_below(const struct ui_chat *t, int height)
 static const struct ui_line *
 ui_chat_row(const struct ui_chat_blk *b, size_t r)
 {
-	const struct ui_lines *parts[4] = { &b->head, &b->body, &b->tail, &b->foot };
-
-	for (int i = 0; i < 4; i++) {
-		if (r < parts[i]->n)
-			return &parts[i]->v[r];
-		r -= parts[i]->n;
+	for (int i = 0; i < UI_CHAT_NPARTS; i++) {
+		if (r < b->part[i].n)
+			return &b->part[i].v[r];
+		r -= b->part[i].n;
 	}
 	return NULL;
 }
@@ -541,14 +592,13 @@ const char *
 ui_chat_code(const struct ui_chat *t, int n)
 {
 	for (size_t i = 0; i < t->nblk && n > 0; i++) {
-		const struct ui_chat_blk *b = t->blk[i];
+		for (int p = 0; p < UI_CHAT_NPARTS; p++) {
+			const struct ui_lines *l = &t->blk[i]->part[p];
 
-		if (n <= (int)b->body.ncodes)
-			return b->body.codes[n - 1];
-		n -= (int)b->body.ncodes;
-		if (n <= (int)b->tail.ncodes)
-			return b->tail.codes[n - 1];
-		n -= (int)b->tail.ncodes;
+			if (n <= (int)l->ncodes)
+				return l->codes[n - 1];
+			n -= (int)l->ncodes;
+		}
 	}
 	return NULL;
 }

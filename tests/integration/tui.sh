@@ -229,6 +229,56 @@ second pasted line" "$(jq -r 'select(.path=="/api/chat") | .body.messages[-1].co
 end_tui "quit after the paste"
 : "$n_before"
 
+# 12. a reply streamed a few bytes at a time ends on the screen a full
+# layout gives: resizing away and back lays it out again from the start,
+# and the screen must come back the same (the unit tests compare styles)
+REPLY='## Streaming check
+
+Some *emphasis that
+runs over* two lines, **bold**, and `code`. A long line that the screen has to wrap, with words and more words to fill it up.
+
+- one
+- two
+
+  more of two
+
+> a quote
+> over lines
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+```sh
+echo one
+
+echo two
+```
+
+1. first
+2. second
+
+Done.'
+PIECES=$(printf '%s' "$REPLY" | jq -Rs '[. as $s | range(0; $s | length; 3) | $s[.:. + 3]]')
+start_fake S ollama '{"models":[{"name":"llama3.2:latest"}],"chat":[{"tokens":'"$PIECES"',"delay_ms":3}]}' || exit 1
+start_tui "--provider ollama --base-url $S_URL -m llama3.2"
+expect_screen "a screen for the streaming check starts" "llama3.2"
+keys "show me" Enter
+reply_done() { screen_has "Done." && ! screen | tail -n 1 | grep -q "Esc stops"; }
+check "the reply streams to its end" wait_for 10 reply_done
+streamed=$(screen)
+tm resize-window -t tui -x 90 -y 40
+narrow() { ! screen | grep -q '.\{100\}'; }
+check "the narrower screen is laid out" wait_for 10 narrow
+tm resize-window -t tui -x 120 -y 40
+same_again() { [ "$(screen)" == "$streamed" ]; }
+if wait_for 10 same_again; then
+	ok "the streamed layout is the full layout"
+else
+	not_ok "the streamed layout is the full layout" "streamed:" "$streamed" "laid out again:" "$(screen)"
+fi
+end_tui "quit after the streaming check"
+
 # --listen: the listener runs in the TUI's process; its conversations show
 # up in the sessions overlay as they happen.
 LPORT=$(free_port)
