@@ -179,13 +179,13 @@ end_tui "quit from the offline screen"
 
 # A backend slow to answer its first request: a message sent meanwhile is
 # held, then goes out as soon as the backend is known.
-start_fake S ollama '{"models":[{"name":"llama3.2:latest"}],"version_delay_ms":3000,"chat":{"echo":true}}' || exit 1
-start_tui "--provider ollama --base-url $S_URL -m llama3.2"
+start_fake SLOW ollama '{"models":[{"name":"llama3.2:latest"}],"version_delay_ms":3000,"chat":{"echo":true}}' || exit 1
+start_tui "--provider ollama --base-url $SLOW_URL -m llama3.2"
 expect_screen "a slow backend: the screen is up before it answers" "connecting"
 keys "early bird" Enter
 expect_screen "the message is held while connecting" "waiting for the backend to answer"
 expect_screen "it goes out once the backend answers" "echo: early bird" 20
-expect_eq "the backend got it once" 1 "$(jq -r 'select(.path=="/api/chat") | .body.messages[-1].content' "$S_LOG" | grep -c 'early bird')"
+expect_eq "the backend got it once" 1 "$(jq -r 'select(.path=="/api/chat") | .body.messages[-1].content' "$SLOW_LOG" | grep -c 'early bird')"
 end_tui "quit after the held message"
 
 # A backend that accepts but never answers: the first frame is up at once,
