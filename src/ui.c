@@ -602,7 +602,9 @@ ui_prepare(void *arg)
 	if (!ui->dirty || !ui->curses)
 		return -1;
 	since = util_now_ms() - ui->last_paint;
-	if (since >= UI_FRAME_MS) {
+	/* The frame that shows a finished turn does not wait for the frame
+	 * interval: there is only one, and it is the one being waited for. */
+	if (since >= UI_FRAME_MS || (ui->sent_ns != 0 && !chat_busy(ui->chat))) {
 		int64_t t0 = util_now_ns();
 
 		ui_paint(ui);

@@ -339,12 +339,49 @@ if want 3; then
 # pipe mode on the same stream, run between the TUI runs.
 TMUX_BENCH=(tmux -L "bench-$$" -f /dev/null)
 TICK=$(getconf CLK_TCK)
+tui_ready() { "${TMUX_BENCH[@]}" capture-pane -p -t bench | tail -n 1 | grep -q 'F1 help'; }
+# The poller shares the 2 cores with the TUI, tmux and the backend, so it
+# starts no process and no subshell: the keys and the captures go through
+# one tmux control client (tmux -C, pane output not forwarded to it), the
+# clock is $EPOCHREALTIME and the pause a read with a timeout on a FIFO
+# nobody writes. It reads the status line every 10 ms and the whole pane
+# only once that line shows the final count.
+mkfifo "$work/nap"
+exec {NAPFD}<>"$work/nap"
+ctl_start() {
+	coproc TCTL { "${TMUX_BENCH[@]}" -C attach -t bench -f no-output 2>/dev/null; }
+}
+ctl() { # COMMAND: what it printed goes to CTL_OUT
+	local line in=false
+	CTL_OUT=''
+	printf '%s\n' "$1" >&"${TCTL[1]}"
+	while IFS= read -r -t 10 -u "${TCTL[0]}" line; do
+		# a block with flags 1 answers this client's command; flags 0
+		# is the attach's own
+		case $line in
+		%begin*' 1') in=true ;;
+		%end*' 1' | %error*' 1') $in && break ;;
+		*) $in && CTL_OUT+=$line$'\n' ;;
+		esac
+	done
+}
 tui_done() { # the pane shows the whole reply, finished
-	"${TMUX_BENCH[@]}" capture-pane -p -t bench >"$work/tui.cap" || return 1
+	ctl "capture-pane -p -t bench"
+	printf '%s' "$CTL_OUT" >"$work/tui.cap"
 	tail -n 1 "$work/tui.cap" | grep -q "^ $TOKENS tokens" &&
 		grep -v '^$' "$work/tui.cap" | tail -n 4 | head -n 1 | grep -q 'code$'
 }
-tui_ready() { "${TMUX_BENCH[@]}" capture-pane -p -t bench | tail -n 1 | grep -q 'F1 help'; }
+tui_wait_done() { # SECONDS
+	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	while ((${EPOCHREALTIME/./} < end)); do
+		ctl "capture-pane -p -t bench -S 39 -E 39"
+		if [[ $CTL_OUT == " $TOKENS tokens"* ]] && tui_done; then
+			return 0
+		fi
+		read -r -t 0.01 -u "$NAPFD" || :
+	done
+	return 1
+}
 tui_cpu() { # PID -> user+sys seconds
 	awk -v t="$TICK" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"
 }
@@ -354,6 +391,7 @@ for ((i = 0; i < REPS; i++)); do
 	"$RUSAGE" "$work/tui-pipe.ru" "$PARLEY" --provider ollama --base-url "$OLL_URL" -m bench hi \
 		>/dev/null 2>>"$errlog" </dev/null || say "pipe mode failed"
 	"${TMUX_BENCH[@]}" kill-server 2>/dev/null
+	[ -n "${TCTL_PID:-}" ] && wait "$TCTL_PID" 2>/dev/null
 	"${TMUX_BENCH[@]}" new-session -d -s bench -x 120 -y 40 \
 		"exec env PARLEY_TUI_STATS=1 $PARLEY --provider ollama --base-url $OLL_URL -m bench 2>$work/tui.err"
 	if ! wait_for 10 tui_ready; then
@@ -361,18 +399,20 @@ for ((i = 0; i < REPS; i++)); do
 		break
 	fi
 	pid=$("${TMUX_BENCH[@]}" display -p -t bench '#{pane_pid}')
-	t0=$(date +%s%N)
-	"${TMUX_BENCH[@]}" send-keys -t bench hi Enter
-	if ! wait_for 120 tui_done; then
+	ctl_start
+	ctl "display -p ready"
+	t0=${EPOCHREALTIME/./}
+	ctl "send-keys -t bench hi Enter"
+	if ! tui_wait_done 120; then
 		say "the TUI did not show the whole reply"
 		break
 	fi
-	t1=$(date +%s%N)
+	t1=${EPOCHREALTIME/./}
 	cpu_s=$(tui_cpu "$pid")
 	"${TMUX_BENCH[@]}" send-keys -t bench C-d
 	wait_for 10 grep -q 'frames painted' "$work/tui.err" || say "no PARLEY_TUI_STATS line"
 	read -r frames paint_ms loops < <(sed -n 's/^parley: \([0-9]*\) frames painted in \([0-9.]*\) ms, \([0-9]*\) loop.*/\1 \2 \3/p' "$work/tui.err")
-	printf '%s %s %s %s %s\n' "$(((t1 - t0) / 1000))" "$cpu_s" "${frames:-null}" "${paint_ms:-null}" \
+	printf '%s %s %s %s %s\n' "$((t1 - t0))" "$cpu_s" "${frames:-null}" "${paint_ms:-null}" \
 		"${loops:-null}" >>"$work/tui.tsv"
 	cp "$work/tui.cap" "$work/tui-last.cap"
 done
