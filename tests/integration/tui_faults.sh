@@ -59,7 +59,8 @@ ERRF="$T_DIR/tui-err.$N"
 tm new-session -d -s tui -x 100 -y 30 -e HOME="$HOME" -e XDG_DATA_HOME="$XDG_DATA_HOME" \
 	-e PARLEY_DB="$PARLEY_DB" -e TERM=tmux-256color -e PARLEY_LIBCURL=libparley-missing.so.0 \
 	"exec $PARLEY_BIN --provider ollama --base-url http://127.0.0.1:1 -m llama3.2 2>$ERRF"
-check "no libcurl: the TUI exits" wait_for 10 pane_dead
+dead_status() { [ -n "$(tm display-message -p -t tui '#{pane_dead_status}')" ]; }
+check "no libcurl: the TUI exits" wait_for 10 dead_status
 expect_eq "no libcurl: exit status 1" 1 "$(tm display-message -p -t tui '#{pane_dead_status}')"
 expect_contains "no libcurl: the loader's reason is printed" "$(cat "$ERRF")" "cannot load libparley-missing.so.0"
 expect_eq "no libcurl: the terminal is back on its normal screen" 0 "$(tm display-message -p -t tui '#{alternate_on}')"
