@@ -126,7 +126,8 @@ app_probe_clear(struct app_connecting *c, int keep)
 	c->n = 0;
 }
 
-/* The answer: probe KEEP's provider is the app's (or PROV, if given). */
+/* The answer: probe KEEP's provider becomes the app's (-1: the caller
+ * has set a->prov already); the rest are freed, then CB is told. */
 static void
 app_connect_end(struct app_connecting *c, int keep, enum llm_err err, char *msg, char *note)
 {
