@@ -15,6 +15,9 @@ struct httpd;
  * one). A non-loopback address needs a key (cfg->serve_key). NULL with
  * *cause. */
 struct httpd *httpd_new(struct app *a, const char *listen, char **cause);
+/* The same checks on LISTEN and KEY as httpd_new, without binding: for a
+ * usage error before anything else starts. -1 with *cause. */
+int httpd_check(const char *listen, const char *key, char **cause);
 void httpd_free(struct httpd *h); /* cancels every request in flight */
 /* The address actually bound ("127.0.0.1:8002"), for messages. */
 const char *httpd_address(const struct httpd *h);

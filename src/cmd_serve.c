@@ -37,6 +37,11 @@ cmd_serve(struct config *cfg, int argc, char **argv)
 		    argv[1]);
 		return LLM_ERR_USAGE;
 	}
+	if (httpd_check(cfg->listen, cfg->serve_key, &cause) != 0) {
+		fprintf(stderr, "parley: %s\n", cause);
+		free(cause);
+		return LLM_ERR_USAGE;
+	}
 	app_init(&a, cfg);
 	signal(SIGPIPE, SIG_IGN);
 	loop_signal(a.loop, SIGINT, cmd_serve_stop, &done);

@@ -903,7 +903,7 @@ httpd_split(const char *spec, char **host, char **port, char **cause)
 		const char *end = strchr(spec, ']');
 
 		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-			return util_fail(cause, "bad spec address '%s' (want [ADDR]:PORT)", spec);
+			return util_fail(cause, "bad listen address '%s' (want [ADDR]:PORT)", spec);
 		*host = xstrndup(spec + 1, (size_t)(end - spec - 1));
 		*port = xstrdup(end[1] == ':' ? end + 2 : HTTPD_DEFAULT_PORT);
 	} else if ((colon = strrchr(spec, ':')) != NULL && strchr(spec, ':') == colon) {
@@ -918,7 +918,7 @@ httpd_split(const char *spec, char **host, char **port, char **cause)
 		*host = xstrdup(HTTPD_DEFAULT_ADDR);
 	}
 	if (**port == '\0' || strspn(*port, "0123456789") != strlen(*port) || strlen(*port) > 5 || atoi(*port) > 65535) {
-		util_fail(cause, "bad spec port in '%s' (want [ADDR:]PORT)", spec);
+		util_fail(cause, "bad port in listen address '%s' (want [ADDR:]PORT)", spec);
 		free(*host);
 		free(*port);
 		*host = *port = NULL;
@@ -927,65 +927,94 @@ httpd_split(const char *spec, char **host, char **port, char **cause)
 	return 0;
 }
 
-/* Bind the listening socket ourselves: clear errors, and the bound
- * address (port 0) is known. */
+/* SPEC resolved to the address to bind, refused if it is not loopback
+ * and there is no key. */
 static int
-httpd_bind(struct httpd *h, const char *spec, bool *v6, char **cause)
+httpd_resolve(const char *spec, bool have_key, struct addrinfo **res, char **cause)
 {
-	struct addrinfo hints = { 0 }, *res = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	char *host, *port, addr[INET6_ADDRSTRLEN];
-	int rc, one = 1, fd;
-	bool loop;
+	struct addrinfo hints = { 0 };
+	char *host, *port;
+	int rc, ret = -1;
 
+	*res = NULL;
 	if (httpd_split(spec, &host, &port, cause) != 0)
 		return -1;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
+	rc = getaddrinfo(host, port, &hints, res);
 	if (rc != 0) {
 		util_fail(cause, "cannot listen on %s:%s: %s", host, port, gai_strerror(rc));
-		goto fail;
-	}
-	loop = httpd_loopback(res->ai_addr);
-	if (!loop && (h->key == NULL)) {
+		*res = NULL;
+	} else if (!httpd_loopback((*res)->ai_addr) && !have_key) {
 		util_fail(cause, "refusing to listen on %s (not a loopback address) without a key: set --serve-key or "
 		                 "PARLEY_SERVE_KEY, or listen on 127.0.0.1",
 		    host);
-		goto fail;
+		freeaddrinfo(*res);
+		*res = NULL;
+	} else {
+		ret = 0;
 	}
+	free(host);
+	free(port);
+	return ret;
+}
+
+int
+httpd_check(const char *listen, const char *key, char **cause)
+{
+	struct addrinfo *res;
+
+	if (httpd_resolve(listen, key != NULL && key[0] != '\0', &res, cause) != 0)
+		return -1;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* "127.0.0.1:8002" or "[::1]:8002", for messages. */
+static void
+httpd_name(const struct sockaddr *sa, socklen_t len, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	getnameinfo(sa, len, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* Bind the listening socket ourselves: clear errors, and the bound
+ * address (port 0) is known. */
+static int
+httpd_bind(struct httpd *h, const char *spec, bool *v6, char **cause)
+{
+	struct addrinfo *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char where[INET6_ADDRSTRLEN + 8];
+	int one = 1, fd;
+
+	if (httpd_resolve(spec, h->key != NULL, &res, cause) != 0)
+		return -1;
+	httpd_name(res->ai_addr, res->ai_addrlen, where, sizeof where);
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		util_fail(cause, "cannot listen on %s:%s: %s", host, port, strerror(errno));
+		util_fail(cause, "cannot listen on %s: %s", where, strerror(errno));
 		goto fail;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-		util_fail(cause, "cannot listen on %s:%s: %s", host, port, strerror(errno));
+		util_fail(cause, "cannot listen on %s: %s", where, strerror(errno));
 		close(fd);
 		goto fail;
 	}
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	*v6 = ss.ss_family == AF_INET6;
-	if (*v6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
-		h->address = xasprintf("[%s]:%u", addr, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
-		h->address = xasprintf("%s:%u", addr, ntohs(((struct sockaddr_in *)&ss)->sin_port));
-	}
+	httpd_name((struct sockaddr *)&ss, sl, where, sizeof where);
+	h->address = xstrdup(where);
 	h->lfd = fd;
 	freeaddrinfo(res);
-	free(host);
-	free(port);
 	return 0;
 fail:
-	if (res != NULL)
-		freeaddrinfo(res);
-	free(host);
-	free(port);
+	freeaddrinfo(res);
 	return -1;
 }
 

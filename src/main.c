@@ -10,6 +10,7 @@
 #include "app.h"
 #include "cmd.h"
 #include "config.h"
+#include "httpd.h"
 #include "pipe.h"
 #include "repl.h"
 #include "ui.h"
@@ -46,6 +47,7 @@ static int
 main_face(struct config *cfg)
 {
 	enum face face = cfg->face;
+	char *cause = NULL;
 	struct app a;
 	int rc;
 
@@ -53,6 +55,13 @@ main_face(struct config *cfg)
 	 * prompt; pipe mode otherwise. */
 	if (face == FACE_AUTO)
 		face = cfg->nargs == 0 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? FACE_TUI : FACE_PIPE;
+	/* a listener that would be refused is a usage error, said before the
+	 * screen takes over */
+	if (face != FACE_PIPE && cfg->listen != NULL && httpd_check(cfg->listen, cfg->serve_key, &cause) != 0) {
+		fprintf(stderr, "parley: %s\n", cause);
+		free(cause);
+		return 2;
+	}
 	for (size_t i = 0; i < sizeof main_faces / sizeof main_faces[0]; i++) {
 		if (main_faces[i].face != face)
 			continue;

@@ -290,12 +290,18 @@ expect_eq "still healthy after the bad requests" "200" "$CODE"
 expect_eq "the store is intact" "ok" "$(sqlite3 "$XDG_DATA_HOME/parley/parley.db" 'PRAGMA integrity_check' 2>&1)"
 
 # --- key and loopback -------------------------------------------------------
-"$PARLEY_BIN" --provider ollama --base-url "$F_URL" serve --listen 0.0.0.0:0 >/dev/null 2>"$T_DIR/nokey" &
-T_PIDS+=($!)
-wait $! 2>/dev/null
-RC=$?
-check "non-loopback without a key: refuses to start (status $RC)" test "$RC" -ne 0
-expect_contains "non-loopback without a key: says why" "$(cat "$T_DIR/nokey")" "without a key"
+before=$(wc -l <"$F_LOG")
+"$PARLEY_BIN" --provider ollama --base-url "$F_URL" serve --listen 0.0.0.0:0 >/dev/null 2>"$T_DIR/nokey"
+expect_eq "non-loopback without a key: a usage error (exit 2)" "2" "$?"
+expect_contains "non-loopback without a key: says why" "$(cat "$T_DIR/nokey")" \
+	"refusing to listen on 0.0.0.0 (not a loopback address) without a key"
+expect_eq "non-loopback without a key: refused before the backend is asked" "$before" "$(wc -l <"$F_LOG")"
+"$PARLEY_BIN" --provider ollama --base-url "$F_URL" serve --listen 127.0.0.1:70000 >/dev/null 2>"$T_DIR/badport"
+expect_eq "a port out of range: exit 2" "2" "$?"
+expect_contains "a port out of range: says which" "$(cat "$T_DIR/badport")" "bad port in listen address '127.0.0.1:70000'"
+"$PARLEY_BIN" --repl --provider ollama --base-url "$F_URL" --listen '[::]:0' </dev/null >/dev/null 2>"$T_DIR/replnokey"
+expect_eq "--listen beside the REPL: refused before it starts (exit 2)" "2" "$?"
+expect_contains "--listen beside the REPL: says why" "$(cat "$T_DIR/replnokey")" "without a key"
 start_serve SK --provider ollama --base-url "$F_URL" --listen 0.0.0.0:0 --serve-key s3cret || exit 1
 req GET "$SK_URL/v1/models"
 expect_eq "key: missing -> 401 invalid_api_key" '401 "invalid_api_key" "invalid_request_error"' \
