@@ -111,8 +111,8 @@ struct prov_http {
 	long read_timeout_ms;
 };
 /* A backend that accepts a ping and says nothing for this long is taken
- * for wedged: /api/version and /v1/models answer at once even while a
- * model loads. */
+ * for wedged: /api/version, /api/show and /v1/models answer at once even
+ * while a model loads. */
 #define PROV_PING_TIMEOUT_MS 10000
 /* Start a request to base_url + path; body (stolen, may be NULL) is sent as
  * JSON. */

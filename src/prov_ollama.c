@@ -221,7 +221,9 @@ ollama_show_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 ollama_show(struct prov *p, const char *model, prov_json_cb cb, void *arg)
 {
-	static const struct prov_http h = { NULL, ollama_show_end, 0 };
+	/* metadata read from the model's file, never waiting for a load: a
+	 * server silent this long is wedged, and a chat would not wait twice */
+	static const struct prov_http h = { NULL, ollama_show_end, PROV_PING_TIMEOUT_MS };
 	struct ollama_call *c = ollama_call_new(p, model, arg);
 
 	c->json_cb = cb;

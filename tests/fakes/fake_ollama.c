@@ -257,8 +257,12 @@ h_show(struct fake_req *req)
 	char *key, *mf;
 	double params;
 
+	int64_t delay = fake_int(fake_scenario(), "show_delay_ms", 0);
+
 	if (!need_body(req, &ret))
 		return ret;
+	if (delay != 0 && !fake_sleep(req->conn, (int)delay))
+		return MHD_NO;
 	if ((name = req_model(req)) == NULL)
 		return error_json(req, 400, "model is required");
 	fake_lock();

@@ -29,6 +29,7 @@
  *   "accept_any_model": false  true: chat with any model name works
  *   "version": "0.12.3"        Ollama /api/version
  *   "version_delay_ms": 0      Ollama: /api/version answers this much later
+ *   "show_delay_ms": 0         Ollama: /api/show likewise (-1: never)
  *   "loading_ms": 0            llamaserver: 503 "Loading model" for this
  *                              long after start (-1: for ever)
  *   "jit": false               lmstudio: /v1/models lists unloaded models too

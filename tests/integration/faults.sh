@@ -26,6 +26,18 @@ if cc -O2 -Wall -Wextra -o "$MUTE" "$TESTS_DIR/tools/mute.c" 2>"$T_DIR/mute.log"
 else
 	not_ok "build the silent server" "$(cat "$T_DIR/mute.log")"
 fi
+# A server that answers the ping and chats but never answers /api/show
+# (asked once per model for its context window): the chat goes ahead after
+# 10 s with the window unknown, and `parley show` gives up then. Also
+# checked at the end.
+start_fake SHOWLESS ollama '{"models":[{"name":"llama3.2"}],"show_delay_ms":-1,"chat":{"tokens":["fine"]}}' || exit 1
+"$PARLEY_BIN" --no-save --provider ollama --base-url "$SHOWLESS_URL" -m llama3.2 hi \
+	>"$T_DIR/showless.out" 2>"$T_DIR/showless.err" &
+SHOWLESS_CHAT=$!
+start_fake SHOWLESS2 ollama '{"models":[{"name":"llama3.2"}],"show_delay_ms":-1}' || exit 1
+"$PARLEY_BIN" --provider ollama --base-url "$SHOWLESS2_URL" show llama3.2 \
+	>"$T_DIR/showless-show.out" 2>"$T_DIR/showless-show.err" &
+SHOWLESS_SHOW=$!
 
 # --- HTTP errors, with and without a JSON body ----------------------------
 start_fake A ollama '{"models":'"$M"',"chat":{"status":404,"error":"model '"'"'llama3.2'"'"' not found"}}'
@@ -229,6 +241,19 @@ if [ -n "${WEDGED_PID:-}" ]; then
 	fi
 	kill "$MUTE_PID" 2>/dev/null
 	wait "$MUTE_PID" 2>/dev/null
+fi
+if wait_for 40 bash -c "! kill -0 $SHOWLESS_CHAT && ! kill -0 $SHOWLESS_SHOW"; then
+	wait "$SHOWLESS_CHAT"
+	expect_eq "/api/show never answers: the chat still answers" "0 fine" "$? $(cat "$T_DIR/showless.out")"
+	expect_eq "/api/show never answers: asked once, then the chat" "/api/show /api/chat" \
+		"$(jq -r 'select(.path == "/api/show" or .path == "/api/chat") | .path' "$SHOWLESS_LOG" | tr '\n' ' ' | sed 's/ $//')"
+	wait "$SHOWLESS_SHOW"
+	expect_eq "/api/show never answers: parley show gives up, exit 3" 3 "$?"
+	expect_contains "/api/show never answers: parley show says so" "$(cat "$T_DIR/showless-show.err")" \
+		"sent nothing for 10 s"
+else
+	kill "$SHOWLESS_CHAT" "$SHOWLESS_SHOW" 2>/dev/null
+	not_ok "/api/show never answers: parley gives up waiting for it" "$(cat "$T_DIR/showless.err")"
 fi
 
 done_testing
