@@ -70,4 +70,35 @@ kill -INT $pid
 wait $pid
 vg_check "SIGINT mid-stream" 130 $? "$T_DIR/vg.$n.log"
 
+# The listener: parley serve under valgrind answers the routes, streams, a
+# client that hangs up mid-stream and malformed requests, then SIGTERM.
+start_fake L ollama '{"models":[{"name":"llama3.2:latest"}],"chat":[{"tokens":["Hel","lo"]},{"tokens":["Hel","lo"]},{"tokens":["tick "],"repeat":500,"delay_ms":20},{"tokens":["ok"]}]}'
+n=$((n + 1))
+valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+	--log-file="$T_DIR/vg.$n.log" "$REL" --provider ollama --base-url "$L_URL" -m llama3.2 \
+	serve --listen 127.0.0.1:0 >"$T_DIR/vg.out" 2>"$T_DIR/vg.err" </dev/null &
+pid=$!
+if wait_for 60 grep -q 'listening on' "$T_DIR/vg.err"; then
+	url=$(grep -o 'listening on http://[^ ]*' "$T_DIR/vg.err" | sed 's/listening on //')
+	chat='{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]'
+	expect_eq "valgrind serve: models" '"llama3.2:latest"' "$(curl -s "$url/v1/models" | jq -c '.data[0].id')"
+	expect_eq "valgrind serve: a chat" '"Hello"' \
+		"$(curl -s -H 'X-Session-Id: vgl' --data-binary "$chat}" "$url/v1/chat/completions" | jq -c '.choices[0].message.content')"
+	expect_eq "valgrind serve: a streamed chat" 'Hello' \
+		"$(curl -sN --data-binary "$chat,\"stream\":true}" "$url/v1/chat/completions" |
+			grep '^data: {' | sed 's/^data: //' | jq -rj '.choices[0].delta.content // empty')"
+	curl -sN --max-time 1 --data-binary "$chat,\"stream\":true}" "$url/v1/chat/completions" >/dev/null
+	expect_eq "valgrind serve: a malformed body" 400 \
+		"$(curl -s -o /dev/null -w '%{http_code}' --data-binary '{"model":' "$url/v1/chat/completions")"
+	expect_eq "valgrind serve: the session it recorded" 2 "$(curl -s "$url/v1/sessions/vgl" | jq '.messages|length')"
+	expect_eq "valgrind serve: still answers after the hang-up" '"ok"' \
+		"$(curl -s --data-binary "$chat}" "$url/v1/chat/completions" | jq -c '.choices[0].message.content')"
+	kill -TERM $pid
+	wait $pid
+	vg_check "parley serve, then SIGTERM" 0 $? "$T_DIR/vg.$n.log"
+else
+	kill $pid 2>/dev/null
+	not_ok "valgrind serve: starts" "$(cat "$T_DIR/vg.err")"
+fi
+
 done_testing
