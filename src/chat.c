@@ -29,11 +29,21 @@
 
 #define CHAT_FLUSH_MS 200
 #define CHAT_DEFAULT_CTX 8192
+/* No model parley meets has a smaller window: a transcript that fits in
+ * this is sent whole whatever the model's window turns out to be. */
+#define CHAT_MIN_CTX 2048
 
 struct chat_turn {
 	struct chat *c; /* NULL once detached */
 	struct prov_req *req; /* chat request, or NULL */
-	struct prov_req *show; /* context-length lookup, or NULL */
+	struct prov_req *show; /* context-length lookup the chat waits for, or NULL */
+};
+
+/* A context-length lookup running beside the chat. */
+struct chat_probe {
+	struct chat *c; /* NULL once detached */
+	struct prov_req *req;
+	char *model;
 };
 
 struct chat {
@@ -72,6 +82,7 @@ struct chat {
 	/* context length of ctx_model, from the provider */
 	char *ctx_model;
 	int64_t ctx_model_len;
+	struct chat_probe *probe; /* learning it beside a chat, or NULL */
 
 	bool store_warned;
 	bool turn_user; /* this turn added the user message */
@@ -145,6 +156,10 @@ chat_free(struct chat *c)
 		return;
 	memset(&c->hooks, 0, sizeof c->hooks);
 	chat_stop(c);
+	if (c->probe != NULL) {
+		c->probe->c = NULL;
+		prov_cancel(c->probe->req);
+	}
 	chat_drop_msgs(c);
 	store_session_free(c->sess);
 	free(c->new_title);
@@ -596,24 +611,55 @@ chat_context_window(const struct chat *c)
 	return CHAT_DEFAULT_CTX;
 }
 
-/* The messages to send: system prompt, then the newest history that fits.
- * The last message (the user turn or tool result) is always sent. */
-static struct llm_msg *
-chat_build(struct chat *c, size_t upto, size_t *nout)
+/* Tokens of a WINDOW left for the transcript once the reply's share is
+ * set aside. */
+static int64_t
+chat_budget(const struct chat *c, int64_t window)
 {
-	int64_t window = chat_context_window(c), budget, used = 0;
 	json_t *mt = json_object_get(c->options, "max_tokens");
 	int64_t reserve = json_is_integer(mt) ? json_integer_value(mt) : window / 4;
-	struct llm_msg *out;
-	size_t first, k = 0;
 
 	if (reserve > 4096)
 		reserve = 4096;
 	if (reserve > window / 2)
 		reserve = window / 2;
-	budget = window - reserve;
-	if (c->system != NULL)
-		used += 4 + llm_estimate_tokens(c->system, strlen(c->system));
+	return window - reserve;
+}
+
+static int64_t
+chat_system_tokens(const struct chat *c)
+{
+	return c->system != NULL ? 4 + llm_estimate_tokens(c->system, strlen(c->system)) : 0;
+}
+
+/* Whether messages [0, upto) go whole whatever this model's window is:
+ * they fit in any, or there is only the newest, which always goes. */
+static bool
+chat_fits_any_window(const struct chat *c, size_t upto)
+{
+	int64_t budget = chat_budget(c, CHAT_MIN_CTX), used = chat_system_tokens(c);
+	size_t n = 0;
+
+	for (size_t i = 0; i < upto; i++) {
+		if (chat_msg_sendable(c->msgs[i]) && strcmp(c->msgs[i]->role, "system") != 0) {
+			used += chat_msg_tokens(c->msgs[i]);
+			if (++n > 1 && used > budget)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The messages to send: system prompt, then the newest history that fits.
+ * The last message (the user turn or tool result) is always sent. */
+static struct llm_msg *
+chat_build(struct chat *c, size_t upto, size_t *nout)
+{
+	int64_t window = chat_context_window(c), budget = chat_budget(c, window);
+	int64_t used = chat_system_tokens(c);
+	struct llm_msg *out;
+	size_t first, k = 0;
+
 	/* walk back from the newest message while it fits */
 	first = upto;
 	while (first > 0) {
@@ -877,6 +923,16 @@ chat_dispatch(struct chat *c, struct chat_turn *t)
 	llm_msgs_free(msgs, n);
 }
 
+/* What /api/show (or the like) said of MODEL's window. */
+static void
+chat_learn_window(struct chat *c, const char *model, enum llm_err err, json_t *result)
+{
+	chat_set_str(&c->ctx_model, model);
+	c->ctx_model_len = err == LLM_OK ? json_integer_value(json_object_get(result, "context_length")) : 0;
+	if (c->ctx_model_len <= 0)
+		c->ctx_model_len = -1; /* asked; unknown */
+}
+
 static void
 chat_on_show(enum llm_err err, const char *msg, json_t *result, void *arg)
 {
@@ -889,11 +945,28 @@ chat_on_show(enum llm_err err, const char *msg, json_t *result, void *arg)
 		free(t);
 		return;
 	}
-	chat_set_str(&c->ctx_model, c->model);
-	c->ctx_model_len = err == LLM_OK ? json_integer_value(json_object_get(result, "context_length")) : 0;
-	if (c->ctx_model_len <= 0)
-		c->ctx_model_len = -1; /* asked; unknown */
+	chat_learn_window(c, c->model, err, result);
 	chat_dispatch(c, t);
+}
+
+static void
+chat_on_probe(enum llm_err err, const char *msg, json_t *result, void *arg)
+{
+	struct chat_probe *p = arg;
+	struct chat *c = p->c;
+
+	(void)msg;
+	if (c != NULL) {
+		c->probe = NULL;
+		if (err != LLM_ERR_CANCELLED) {
+			chat_learn_window(c, p->model, err, result);
+			/* the figure the faces show as the context's size */
+			if (util_streq(p->model, c->model) && !json_is_integer(json_object_get(c->options, "num_ctx")))
+				c->ctx_size = chat_context_window(c);
+		}
+	}
+	free(p->model);
+	free(p);
 }
 
 /* Start a request for the transcript as it stands, with an empty reply. */
@@ -926,10 +999,20 @@ chat_start(struct chat *c, char **cause)
 	t = xcalloc(1, sizeof *t);
 	t->c = c;
 	c->turn = t;
-	/* Learn the model's context window once, unless num_ctx says it. */
-	if (!json_is_integer(nc) && !util_streq(c->ctx_model, c->model)) {
-		t->show = c->app->prov->ops->show(c->app->prov, c->model, chat_on_show, t);
-		return 0;
+	/* Learn the model's context window once, unless num_ctx says it:
+	 * before the chat if trimming the history needs it, else beside it. */
+	if (!json_is_integer(nc) && !util_streq(c->ctx_model, c->model) &&
+	    (c->probe == NULL || !util_streq(c->probe->model, c->model))) {
+		if (!chat_fits_any_window(c, c->n - 1)) {
+			t->show = c->app->prov->ops->show(c->app->prov, c->model, chat_on_show, t);
+			return 0;
+		}
+		if (c->probe == NULL) {
+			c->probe = xcalloc(1, sizeof *c->probe);
+			c->probe->c = c;
+			c->probe->model = xstrdup(c->model);
+			c->probe->req = c->app->prov->ops->show(c->app->prov, c->model, chat_on_probe, c->probe);
+		}
 	}
 	chat_dispatch(c, t);
 	return 0;

@@ -113,6 +113,14 @@ start_fake() {
 	printf -v "${name}_LOG" '%s' "$dir/requests.log"
 }
 
+# last_chat LOG: the newest chat request in a double's request log. Other
+# requests are skipped: the model lookup a turn makes beside its chat may
+# be logged after it.
+last_chat() {
+	jq -c 'select(.path == "/api/chat" or .path == "/api/generate" or .path == "/v1/chat/completions" or
+		.path == "/v1/completions")' "$1" | tail -n 1
+}
+
 # A port on which nothing listens (bound then closed).
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||

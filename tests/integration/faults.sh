@@ -27,17 +27,28 @@ else
 	not_ok "build the silent server" "$(cat "$T_DIR/mute.log")"
 fi
 # A server that answers the ping and chats but never answers /api/show
-# (asked once per model for its context window): the chat goes ahead after
-# 10 s with the window unknown, and `parley show` gives up then. Also
-# checked at the end.
+# (asked once per model for its context window). A long first prompt does
+# not wait for it (the newest message always goes whole); a history that
+# might not fit does: the chat goes ahead after 10 s with the window
+# unknown, and `parley show` gives up then. Checked at the end.
 start_fake SHOWLESS ollama '{"models":[{"name":"llama3.2"}],"show_delay_ms":-1,"chat":{"tokens":["fine"]}}' || exit 1
-"$PARLEY_BIN" --no-save --provider ollama --base-url "$SHOWLESS_URL" -m llama3.2 hi \
-	>"$T_DIR/showless.out" 2>"$T_DIR/showless.err" &
+SL=(--provider ollama --base-url "$SHOWLESS_URL" -m llama3.2 -s showless)
+OUT=$(timeout 8 "$PARLEY_BIN" "${SL[@]}" "$(printf 'long %.0s' $(seq 1 2000))" 2>"$T_DIR/showless1.err")
+expect_eq "/api/show never answers, one long message: answered without waiting for it" "0 fine" "$? $OUT"
+"$PARLEY_BIN" "${SL[@]}" "and then?" >"$T_DIR/showless.out" 2>"$T_DIR/showless.err" &
 SHOWLESS_CHAT=$!
 start_fake SHOWLESS2 ollama '{"models":[{"name":"llama3.2"}],"show_delay_ms":-1}' || exit 1
 "$PARLEY_BIN" --provider ollama --base-url "$SHOWLESS2_URL" show llama3.2 \
 	>"$T_DIR/showless-show.out" 2>"$T_DIR/showless-show.err" &
 SHOWLESS_SHOW=$!
+
+# A short prompt fits any model's window: it does not wait for /api/show
+# at all (done well inside the 10 s the lookup is given).
+start_fake SHOWLESS3 ollama '{"models":[{"name":"llama3.2"}],"show_delay_ms":-1,"chat":{"tokens":["quick"]}}' || exit 1
+OUT=$(timeout 8 "$PARLEY_BIN" --no-save --provider ollama --base-url "$SHOWLESS3_URL" -m llama3.2 hi 2>"$T_DIR/showless3.err")
+expect_eq "/api/show never answers, a short prompt: answered without waiting for it" "0 quick" "$? $OUT"
+expect_eq "/api/show never answers, a short prompt: still asked, beside the chat" "1 1" \
+	"$(grep -c '"/api/show"' "$SHOWLESS3_LOG") $(grep -c '"/api/chat"' "$SHOWLESS3_LOG")"
 
 # --- HTTP errors, with and without a JSON body ----------------------------
 start_fake A ollama '{"models":'"$M"',"chat":{"status":404,"error":"model '"'"'llama3.2'"'"' not found"}}'
@@ -244,9 +255,9 @@ if [ -n "${WEDGED_PID:-}" ]; then
 fi
 if wait_for 40 bash -c "! kill -0 $SHOWLESS_CHAT && ! kill -0 $SHOWLESS_SHOW"; then
 	wait "$SHOWLESS_CHAT"
-	expect_eq "/api/show never answers: the chat still answers" "0 fine" "$? $(cat "$T_DIR/showless.out")"
-	expect_eq "/api/show never answers: asked once, then the chat" "/api/show /api/chat" \
-		"$(jq -r 'select(.path == "/api/show" or .path == "/api/chat") | .path' "$SHOWLESS_LOG" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "/api/show never answers, a long history: the chat still answers" "0 fine" "$? $(cat "$T_DIR/showless.out")"
+	expect_eq "/api/show never answers: a long history asks it first, then chats" "/api/show /api/chat" \
+		"$(jq -r 'select(.path == "/api/show" or .path == "/api/chat") | .path' "$SHOWLESS_LOG" | tail -n 2 | tr '\n' ' ' | sed 's/ $//')"
 	wait "$SHOWLESS_SHOW"
 	expect_eq "/api/show never answers: parley show gives up, exit 3" 3 "$?"
 	expect_contains "/api/show never answers: parley show says so" "$(cat "$T_DIR/showless-show.err")" \

@@ -6,7 +6,7 @@
 
 MODELS='[{"name":"llama3.2:latest","capabilities":["completion","tools","thinking","vision"]},{"name":"qwen3:8b"}]'
 P() { run_parley --no-save "$@"; }
-last_req() { tail -n 1 "$1" | jq -c "$2"; }
+last_req() { last_chat "$1" | jq -c "$2"; }
 
 # --- the basics -------------------------------------------------------------
 start_fake F ollama '{"models":'"$MODELS"',"chat":{"tokens":["Hel","lo, ","world"]}}'

@@ -17,26 +17,26 @@ S=$(sid)
 expect_eq "one session recorded" 1 "$("$PARLEY_BIN" sessions list --json | jq length)"
 expect_eq "titled by the first message" '"first question"' "$("$PARLEY_BIN" sessions list --json | jq '.[0].title')"
 run_parley "${O[@]}" -c "second question"
-expect_eq "-c resumes: history resent" '["user","assistant","user"]' "$(tail -n1 "$F_LOG" | jq -c '[.body.messages[].role]')"
-expect_eq "-c resumes: earlier reply resent" '"echo: first question"' "$(tail -n1 "$F_LOG" | jq '.body.messages[1].content')"
-expect_eq "thinking is stored but not resent" 'null' "$(tail -n1 "$F_LOG" | jq '.body.messages[1].thinking')"
+expect_eq "-c resumes: history resent" '["user","assistant","user"]' "$(last_chat "$F_LOG" | jq -c '[.body.messages[].role]')"
+expect_eq "-c resumes: earlier reply resent" '"echo: first question"' "$(last_chat "$F_LOG" | jq '.body.messages[1].content')"
+expect_eq "thinking is stored but not resent" 'null' "$(last_chat "$F_LOG" | jq '.body.messages[1].thinking')"
 run_parley --json sessions show "$S"
 expect_eq "thinking is stored" '"hmm"' "$(jq '.messages[1].thinking' <<<"$OUT")"
 expect_eq "token counts stored" '14' "$(jq '.messages[1].prompt_tokens' <<<"$OUT")"
 expect_eq "-c kept one session" 1 "$("$PARLEY_BIN" sessions list --json | jq length)"
 
 run_parley "${O[@]}" -s "${S:0:4}" "third"
-expect_eq "-s by id prefix resumes" 5 "$(tail -n1 "$F_LOG" | jq '.body.messages|length')"
+expect_eq "-s by id prefix resumes" 5 "$(last_chat "$F_LOG" | jq '.body.messages|length')"
 run_parley "${O[@]}" -s "first question" "fourth"
-expect_eq "-s by title resumes" 7 "$(tail -n1 "$F_LOG" | jq '.body.messages|length')"
+expect_eq "-s by title resumes" 7 "$(last_chat "$F_LOG" | jq '.body.messages|length')"
 run_parley "${O[@]}" --new "fresh"
-expect_eq "--new starts afresh" 1 "$(tail -n1 "$F_LOG" | jq '.body.messages|length')"
+expect_eq "--new starts afresh" 1 "$(last_chat "$F_LOG" | jq '.body.messages|length')"
 run_parley "${O[@]}" -s "my project" "named"
 expect_eq "-s NEWTITLE creates it" '"my project"' "$("$PARLEY_BIN" sessions list --json | jq '.[0].title')"
 run_parley "${O[@]}" -s "my project" --system "be terse" "again"
-expect_eq "system prompt sent first" '"system"' "$(tail -n1 "$F_LOG" | jq '.body.messages[0].role')"
+expect_eq "system prompt sent first" '"system"' "$(last_chat "$F_LOG" | jq '.body.messages[0].role')"
 run_parley "${O[@]}" -s "my project" "and again"
-expect_eq "system prompt kept with the session" '"be terse"' "$(tail -n1 "$F_LOG" | jq '.body.messages[0].content')"
+expect_eq "system prompt kept with the session" '"be terse"' "$(last_chat "$F_LOG" | jq '.body.messages[0].content')"
 run_parley "${O[@]}" --no-save "not kept"
 expect_eq "--no-save records nothing" 3 "$("$PARLEY_BIN" sessions list --json | jq length)"
 run_parley "${O[@]}" -s nosuchthing -c x
@@ -46,12 +46,21 @@ expect_eq "-s with -c: usage error" 2 "$RC"
 long=$(printf 'word %.0s' $(seq 1 400))
 for i in 1 2 3; do run_parley "${O[@]}" -s trimmed --system "sys" "$i $long"; done
 run_parley "${O[@]}" -s trimmed -o num_ctx=1200 -v "short"
-first_role=$(tail -n1 "$F_LOG" | jq -r '.body.messages[0].role')
-n=$(tail -n1 "$F_LOG" | jq '.body.messages|length')
+first_role=$(last_chat "$F_LOG" | jq -r '.body.messages[0].role')
+n=$(last_chat "$F_LOG" | jq '.body.messages|length')
 expect_eq "trimmed history keeps the system prompt" system "$first_role"
 check "trimmed history drops old turns" test "$n" -lt 8
-expect_eq "the newest message is sent" '"short"' "$(tail -n1 "$F_LOG" | jq '.body.messages[-1].content')"
+expect_eq "the newest message is sent" '"short"' "$(last_chat "$F_LOG" | jq '.body.messages[-1].content')"
 expect_contains "-v says it trimmed" "$ERR" "history trimmed"
+
+# trimming to the model's own window, asked of the backend (/api/show): a
+# history that might not fit waits for the answer and is cut to it
+start_fake W ollama '{"models":[{"name":"small:latest","context_length":4096}],"chat":{"echo":true}}'
+for i in 1 2 3 4; do run_parley --provider ollama --base-url "$W_URL" -m small -s win "$i $long"; done
+run_parley --provider ollama --base-url "$W_URL" -m small -s win -v "short"
+expect_contains "the model's window from /api/show trims the history" "$ERR" "to fit the 4096-token context"
+expect_eq "a long history waits for /api/show before the chat" "/api/show /api/chat" \
+	"$(tail -n 2 "$W_LOG" | jq -r .path | tr '\n' ' ' | sed 's/ $//')"
 
 # estimated counts when the backend gives none
 start_fake N openai '{"models":[{"name":"m"}],"chat":{"tokens":["a b c d e f g h"],"usage":false}}'

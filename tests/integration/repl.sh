@@ -66,7 +66,7 @@ expect_prompt() {
 		not_ok "$1" "the last line is not an empty prompt:" "$(last_line "$2")"
 	fi
 }
-last_req() { tail -n 1 "$F_LOG" | jq -c "$1"; }
+last_req() { last_chat "$F_LOG" | jq -c "$1"; }
 # How many chat requests the double has seen.
 chats() { grep -c '"/api/chat"' "$1" 2>/dev/null || echo 0; }
 has_chats() { [ "$(chats "$1")" -ge "$2" ]; }
@@ -179,7 +179,7 @@ expect_eq "the stopped reply is stored, interrupted" '"interrupted"' \
 expect_contains "with what had arrived" "$(jq -r '[.messages[] | select(.role == "assistant")][-2].content' <<<"$msgs")" "one two three"
 expect_eq "the session is the resumed one, origin repl" '"repl"' "$(jq -c '.session.origin' <<<"$msgs")"
 expect_eq "the next request carries the earlier turn" \
-	'"count for me"' "$(tail -n 1 "$G_LOG" | jq -c '.body.messages[-3].content')"
+	'"count for me"' "$(last_chat "$G_LOG" | jq -c '.body.messages[-3].content')"
 
 # --- vi keys from ~/.editrc -----------------------------------------------------------
 echo "bind -v" >"$HOME/.editrc"
