@@ -36,14 +36,14 @@
 struct chat_turn {
 	struct chat *c; /* NULL once detached */
 	struct prov_req *req; /* chat request, or NULL */
-	struct prov_req *show; /* context-length lookup the chat waits for, or NULL */
 };
 
-/* A context-length lookup running beside the chat. */
+/* Asking the backend for a model's context window. */
 struct chat_probe {
-	struct chat *c; /* NULL once detached */
+	struct chat *c; /* NULL once abandoned */
 	struct prov_req *req;
 	char *model;
+	struct chat_turn *waiting; /* a turn sent once the answer is in, or NULL */
 };
 
 struct chat {
@@ -82,7 +82,7 @@ struct chat {
 	/* context length of ctx_model, from the provider */
 	char *ctx_model;
 	int64_t ctx_model_len;
-	struct chat_probe *probe; /* learning it beside a chat, or NULL */
+	struct chat_probe *probe; /* learning it, or NULL */
 
 	bool store_warned;
 	bool turn_user; /* this turn added the user message */
@@ -91,6 +91,7 @@ struct chat {
 
 static void chat_notice(struct chat *c, const char *fmt, ...) PRINTFLIKE(2, 3);
 static void chat_take_back(struct chat *c);
+static void chat_probe_drop(struct chat *c);
 
 static void
 chat_notice(struct chat *c, const char *fmt, ...)
@@ -156,10 +157,7 @@ chat_free(struct chat *c)
 		return;
 	memset(&c->hooks, 0, sizeof c->hooks);
 	chat_stop(c);
-	if (c->probe != NULL) {
-		c->probe->c = NULL;
-		prov_cancel(c->probe->req);
-	}
+	chat_probe_drop(c);
 	chat_drop_msgs(c);
 	store_session_free(c->sess);
 	free(c->new_title);
@@ -923,32 +921,6 @@ chat_dispatch(struct chat *c, struct chat_turn *t)
 	llm_msgs_free(msgs, n);
 }
 
-/* What /api/show (or the like) said of MODEL's window. */
-static void
-chat_learn_window(struct chat *c, const char *model, enum llm_err err, json_t *result)
-{
-	chat_set_str(&c->ctx_model, model);
-	c->ctx_model_len = err == LLM_OK ? json_integer_value(json_object_get(result, "context_length")) : 0;
-	if (c->ctx_model_len <= 0)
-		c->ctx_model_len = -1; /* asked; unknown */
-}
-
-static void
-chat_on_show(enum llm_err err, const char *msg, json_t *result, void *arg)
-{
-	struct chat_turn *t = arg;
-	struct chat *c = t->c;
-
-	(void)msg;
-	t->show = NULL;
-	if (c == NULL) {
-		free(t);
-		return;
-	}
-	chat_learn_window(c, c->model, err, result);
-	chat_dispatch(c, t);
-}
-
 static void
 chat_on_probe(enum llm_err err, const char *msg, json_t *result, void *arg)
 {
@@ -958,15 +930,42 @@ chat_on_probe(enum llm_err err, const char *msg, json_t *result, void *arg)
 	(void)msg;
 	if (c != NULL) {
 		c->probe = NULL;
-		if (err != LLM_ERR_CANCELLED) {
-			chat_learn_window(c, p->model, err, result);
-			/* the figure the faces show as the context's size */
-			if (util_streq(p->model, c->model) && !json_is_integer(json_object_get(c->options, "num_ctx")))
-				c->ctx_size = chat_context_window(c);
-		}
+		chat_set_str(&c->ctx_model, p->model);
+		c->ctx_model_len = err == LLM_OK ? json_integer_value(json_object_get(result, "context_length")) : 0;
+		if (c->ctx_model_len <= 0)
+			c->ctx_model_len = -1; /* asked; unknown */
+		if (p->waiting != NULL)
+			chat_dispatch(c, p->waiting);
+		else if (util_streq(p->model, c->model) && !json_is_integer(json_object_get(c->options, "num_ctx")))
+			c->ctx_size = chat_context_window(c); /* the size the faces show */
 	}
 	free(p->model);
 	free(p);
+}
+
+/* Ask for the window of the chat's model, unless that is under way. */
+static void
+chat_probe_start(struct chat *c)
+{
+	if (c->probe != NULL && util_streq(c->probe->model, c->model))
+		return;
+	chat_probe_drop(c);
+	c->probe = xcalloc(1, sizeof *c->probe);
+	c->probe->c = c;
+	c->probe->model = xstrdup(c->model);
+	c->probe->req = c->app->prov->ops->show(c->app->prov, c->model, chat_on_probe, c->probe);
+}
+
+/* Abandon the lookup (another model's, or the chat is going); its answer
+ * is then dropped. */
+static void
+chat_probe_drop(struct chat *c)
+{
+	if (c->probe == NULL)
+		return;
+	c->probe->c = NULL;
+	prov_cancel(c->probe->req);
+	c->probe = NULL;
 }
 
 /* Start a request for the transcript as it stands, with an empty reply. */
@@ -1001,17 +1000,11 @@ chat_start(struct chat *c, char **cause)
 	c->turn = t;
 	/* Learn the model's context window once, unless num_ctx says it:
 	 * before the chat if trimming the history needs it, else beside it. */
-	if (!json_is_integer(nc) && !util_streq(c->ctx_model, c->model) &&
-	    (c->probe == NULL || !util_streq(c->probe->model, c->model))) {
+	if (!json_is_integer(nc) && !util_streq(c->ctx_model, c->model)) {
+		chat_probe_start(c);
 		if (!chat_fits_any_window(c, c->n - 1)) {
-			t->show = c->app->prov->ops->show(c->app->prov, c->model, chat_on_show, t);
+			c->probe->waiting = t;
 			return 0;
-		}
-		if (c->probe == NULL) {
-			c->probe = xcalloc(1, sizeof *c->probe);
-			c->probe->c = c;
-			c->probe->model = xstrdup(c->model);
-			c->probe->req = c->app->prov->ops->show(c->app->prov, c->model, chat_on_probe, c->probe);
 		}
 	}
 	chat_dispatch(c, t);
@@ -1110,12 +1103,14 @@ chat_stop(struct chat *c)
 		return;
 	chat_finish_reply(c, STORE_INTERRUPTED, "interrupted");
 	t->c = NULL;
-	if (t->show != NULL)
-		prov_cancel(t->show);
-	else if (t->req != NULL)
+	if (t->req != NULL) {
 		prov_cancel(t->req);
-	else
+	} else {
+		/* still waiting for the window: the lookup goes on without it */
+		if (c->probe != NULL && c->probe->waiting == t)
+			c->probe->waiting = NULL;
 		free(t);
+	}
 	ev.type = LLM_EV_ERROR;
 	ev.err = LLM_ERR_CANCELLED;
 	ev.text = "interrupted";

@@ -116,10 +116,7 @@ start_fake() {
 # last_chat LOG: the newest chat request in a double's request log. Other
 # requests are skipped: the model lookup a turn makes beside its chat may
 # be logged after it.
-last_chat() {
-	jq -c 'select(.path == "/api/chat" or .path == "/api/generate" or .path == "/v1/chat/completions" or
-		.path == "/v1/completions")' "$1" | tail -n 1
-}
+last_chat() { jq -c 'select(.path == "/api/chat" or .path == "/v1/chat/completions")' "$1" | tail -n 1; }
 
 # A port on which nothing listens (bound then closed).
 free_port() {

@@ -50,6 +50,27 @@ expect_eq "/api/show never answers, a short prompt: answered without waiting for
 expect_eq "/api/show never answers, a short prompt: still asked, beside the chat" "1 1" \
 	"$(grep -c '"/api/show"' "$SHOWLESS3_LOG") $(grep -c '"/api/chat"' "$SHOWLESS3_LOG")"
 
+# Interrupted while a long history waits for the window: exit 130 at once,
+# the turn never sent, nothing left behind (the sanitizers watch the turn
+# the lookup no longer waits for).
+start_fake SHOWLESS4 ollama '{"models":[{"name":"llama3.2"}],"show_delay_ms":-1,"chat":{"tokens":["fine"]}}' || exit 1
+SL4=(--provider ollama --base-url "$SHOWLESS4_URL" -m llama3.2 -s waiting)
+timeout 8 "$PARLEY_BIN" "${SL4[@]}" "$(printf 'long %.0s' $(seq 1 2000))" >/dev/null 2>&1
+"$PARLEY_BIN" "${SL4[@]}" "and then?" >/dev/null 2>"$T_DIR/showless4.err" &
+pid=$!
+two_shows() { [ "$(grep -c '"/api/show"' "$SHOWLESS4_LOG")" = 2 ]; }
+if wait_for 8 two_shows; then
+	kill -INT $pid
+	wait $pid
+	expect_eq "interrupted while waiting for /api/show: exit 130" 130 "$?"
+	expect_eq "interrupted while waiting for /api/show: the chat was never sent" 1 "$(grep -c '"/api/chat"' "$SHOWLESS4_LOG")"
+	check "interrupted while waiting for /api/show: clean under the sanitizers" \
+		bash -c "! grep -qE 'Sanitizer|runtime error' '$T_DIR/showless4.err'"
+else
+	kill $pid 2>/dev/null
+	not_ok "interrupted while waiting for /api/show: the lookup was made" "$(cat "$T_DIR/showless4.err")"
+fi
+
 # --- HTTP errors, with and without a JSON body ----------------------------
 start_fake A ollama '{"models":'"$M"',"chat":{"status":404,"error":"model '"'"'llama3.2'"'"' not found"}}'
 OL "$A_URL" hi
