@@ -124,6 +124,23 @@ free_port() {
 		echo 9
 }
 
+# start_serve NAME ARGS...: parley ARGS serve (give it --listen 127.0.0.1:0 for a free port); sets NAME_URL,
+# NAME_PID and NAME_ERR (its stderr). Extra environment comes from the caller.
+start_serve() {
+	local name=$1 dir="$T_DIR/serve-$1"
+	shift
+	mkdir -p "$dir"
+	"$PARLEY_BIN" "$@" serve 2>"$dir/stderr" &
+	T_PIDS+=($!)
+	printf -v "${name}_PID" '%s' "$!"
+	printf -v "${name}_ERR" '%s' "$dir/stderr"
+	if ! wait_for 20 grep -q 'listening on' "$dir/stderr"; then
+		echo "# serve $name did not start: $(cat "$dir/stderr")"
+		return 1
+	fi
+	printf -v "${name}_URL" '%s' "$(grep -o 'listening on http://[^ ]*' "$dir/stderr" | sed 's/listening on //; s/0\.0\.0\.0/127.0.0.1/')"
+}
+
 # run_parley: runs the binary capturing stdout, stderr and status into
 # OUT, ERR and RC. Stdin is /dev/null unless redirected by the caller.
 run_parley() {

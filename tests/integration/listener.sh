@@ -7,23 +7,6 @@
 
 MODELS='[{"name":"llama3.2:latest","capabilities":["completion","tools","thinking","vision"]},{"name":"qwen3:8b"}]'
 
-# start_serve NAME ARGS...: parley ARGS serve on a free port; sets NAME_URL,
-# NAME_PID and NAME_ERR (its stderr). Extra environment comes from the caller.
-start_serve() {
-	local name=$1 dir="$T_DIR/serve-$1"
-	shift
-	mkdir -p "$dir"
-	"$PARLEY_BIN" "$@" serve 2>"$dir/stderr" &
-	T_PIDS+=($!)
-	printf -v "${name}_PID" '%s' "$!"
-	printf -v "${name}_ERR" '%s' "$dir/stderr"
-	if ! wait_for 20 grep -q 'listening on' "$dir/stderr"; then
-		echo "# serve $name did not start: $(cat "$dir/stderr")"
-		return 1
-	fi
-	printf -v "${name}_URL" '%s' "$(grep -o 'listening on http://[^ ]*' "$dir/stderr" | sed 's/listening on //; s/0\.0\.0\.0/127.0.0.1/')"
-}
-
 # req METHOD URL [BODY] [CURL ARGS...]: sets CODE, BODY (response) and HDRS.
 req() {
 	local method=$1 url=$2 data=${3-} h="$T_DIR/hdrs" b="$T_DIR/body"

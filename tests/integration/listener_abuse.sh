@@ -14,19 +14,6 @@ fi
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 MODELS='[{"name":"llama3.2:latest"}]'
 
-start_serve() {
-	local name=$1 dir="$T_DIR/serve-$1"
-	shift
-	mkdir -p "$dir"
-	"$PARLEY_BIN" "$@" serve 2>"$dir/stderr" &
-	T_PIDS+=($!)
-	printf -v "${name}_PID" '%s' "$!"
-	if ! wait_for 20 grep -q 'listening on' "$dir/stderr"; then
-		echo "# serve $name did not start: $(cat "$dir/stderr")"
-		return 1
-	fi
-	printf -v "${name}_URL" '%s' "$(grep -o 'listening on http://[^ ]*' "$dir/stderr" | sed 's/listening on //')"
-}
 chat_body() { printf '{"model":"llama3.2","messages":[{"role":"user","content":"%s"}]%s}' "$1" "${2:-}"; }
 code_of() { curl -s -m 10 -o "$T_DIR/body" -w '%{http_code}' "$@"; }
 

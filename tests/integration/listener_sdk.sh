@@ -23,23 +23,11 @@ fi
 expect_eq "the pinned SDK is installed" "$(jq -r .dependencies.openai "$NODE_DIR/package.json")" \
 	"$(jq -r .version "$NODE_DIR/node_modules/openai/package.json")"
 
-start_serve() {
-	local name=$1 dir="$T_DIR/serve-$1"
-	shift
-	mkdir -p "$dir"
-	"$PARLEY_BIN" "$@" serve --listen 127.0.0.1:0 2>"$dir/stderr" &
-	T_PIDS+=($!)
-	if ! wait_for 20 grep -q 'listening on' "$dir/stderr"; then
-		echo "# serve $name did not start: $(cat "$dir/stderr")"
-		return 1
-	fi
-	printf -v "${name}_URL" '%s' "$(grep -o 'listening on http://[^ ]*' "$dir/stderr" | sed 's/listening on //')"
-}
 
 start_fake F ollama '{"models":'"$MODELS"',"chat":{"echo":true}}' || exit 1
 start_fake T ollama '{"models":'"$MODELS"',"chat":{"tokens":[],"tool_calls":[{"id":"call_k3x9a0qe","name":"get_weather","arguments":{"city":"Tokyo"}}]}}' || exit 1
-start_serve S --provider ollama --base-url "$F_URL" || exit 1
-start_serve ST --provider ollama --base-url "$T_URL" || exit 1
+start_serve S --provider ollama --base-url "$F_URL" --listen 127.0.0.1:0 || exit 1
+start_serve ST --provider ollama --base-url "$T_URL" --listen 127.0.0.1:0 || exit 1
 
 PARLEY_URL="$S_URL" PARLEY_TOOLS_URL="$ST_URL" timeout 60 node "$NODE_DIR/sdk.mjs" >"$T_DIR/sdk.out" 2>&1
 rc=$?
