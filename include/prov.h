@@ -118,6 +118,11 @@ struct prov_http {
  * JSON. */
 struct prov_req *prov_http(struct prov *p, const char *method, const char *path, json_t *body,
     const struct prov_http *cbs, void *arg);
+/* From on_end only: send a follow-up request under the same handle, so a
+ * caller that holds r (to cancel it) never holds a freed request. cbs NULL
+ * keeps the callbacks; body is stolen. on_end runs again when it ends. */
+void prov_http_again(struct prov_req *r, const char *method, const char *path, json_t *body,
+    const struct prov_http *cbs);
 /* Translate a transport failure into an llm_err and a message naming the URL. */
 enum llm_err prov_net_error(const struct prov *p, enum net_result res, const char *netmsg, char **msg);
 /* "model 'x' not found; pull it with `parley pull x`" and the like. */

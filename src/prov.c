@@ -38,6 +38,7 @@ struct prov_req {
 	bool draining; /* on_bytes said PROV_DONE */
 	size_t drained;
 	struct loop_timer *drain_timer;
+	bool again; /* on_end sent a follow-up under this handle */
 };
 
 const char *
@@ -262,10 +263,12 @@ static void
 prov_http_done(enum net_result res, long status, const char *netmsg, void *arg)
 {
 	struct prov_req *r = arg;
+	struct buf body = r->body; /* on_end may start a follow-up on r */
 	char *msg = NULL;
 	enum llm_err err;
 
 	loop_timer_cancel(r->p->loop, r->drain_timer);
+	r->drain_timer = NULL;
 	if (r->too_big) {
 		err = LLM_ERR_BACKEND;
 		msg = xasprintf("the response from %s is larger than %u MiB", r->p->base_url, PROV_BODY_CAP >> 20);
@@ -281,40 +284,65 @@ prov_http_done(enum net_result res, long status, const char *netmsg, void *arg)
 		err = prov_net_error(r->p, res, netmsg, &msg);
 	if (r->status == 0)
 		r->status = status;
-	r->cbs.on_end(r, err, msg, r->status, r->body.data ? r->body.data : "", r->body.len, r->arg);
+	memset(&r->body, 0, sizeof r->body);
+	r->again = false;
+	r->cbs.on_end(r, err, msg, r->status, body.data ? body.data : "", body.len, r->arg);
 	free(msg);
-	buf_free(&r->body);
-	free(r);
+	buf_free(&body);
+	if (!r->again)
+		free(r);
 }
 
-struct prov_req *
-prov_http(struct prov *p, const char *method, const char *path, json_t *body,
-    const struct prov_http *cbs, void *arg)
+/* Start the HTTP exchange of r, which holds its callbacks. */
+static void
+prov_http_send(struct prov_req *r, const char *method, const char *path, json_t *body)
 {
 	static const struct net_cbs ncbs = { prov_http_status, prov_http_data, prov_http_done };
-	struct prov_req *r = xcalloc(1, sizeof *r);
 	struct net_opts o = { 0 };
-	char *url = xasprintf("%s%s", p->base_url, path);
+	char *url = xasprintf("%s%s", r->p->base_url, path);
 	char *text = NULL;
 
-	r->p = p;
-	r->cbs = *cbs;
-	r->arg = arg;
-	r->collect = cbs->on_bytes == NULL;
+	r->status = 0;
+	r->collect = r->cbs.on_bytes == NULL;
+	r->too_big = false;
+	r->draining = false;
+	r->drained = 0;
 	o.method = method;
 	o.url = url;
-	o.bearer = p->api_key;
-	o.read_timeout_ms = cbs->read_timeout_ms;
+	o.bearer = r->p->api_key;
+	o.read_timeout_ms = r->cbs.read_timeout_ms;
 	if (body != NULL) {
 		text = json_dumps(body, JSON_COMPACT);
 		o.body = text;
 		o.body_len = strlen(text);
 		json_decref(body);
 	}
-	r->nr = net_start(p->net, &o, &ncbs, r);
+	r->nr = net_start(r->p->net, &o, &ncbs, r);
 	free(text);
 	free(url);
+}
+
+struct prov_req *
+prov_http(struct prov *p, const char *method, const char *path, json_t *body,
+    const struct prov_http *cbs, void *arg)
+{
+	struct prov_req *r = xcalloc(1, sizeof *r);
+
+	r->p = p;
+	r->cbs = *cbs;
+	r->arg = arg;
+	prov_http_send(r, method, path, body);
 	return r;
+}
+
+void
+prov_http_again(struct prov_req *r, const char *method, const char *path, json_t *body,
+    const struct prov_http *cbs)
+{
+	if (cbs != NULL)
+		r->cbs = *cbs;
+	r->again = true;
+	prov_http_send(r, method, path, body);
 }
 
 void

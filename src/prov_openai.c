@@ -142,7 +142,7 @@ openai_models_end(struct prov_req *r, enum llm_err err, const char *msg, long st
 		/* not LM Studio's REST API (or an old one): use /v1/models */
 		json_decref(doc);
 		c->tried_v1 = true;
-		openai_models_get(c);
+		prov_http_again(r, "GET", "/v1/models", NULL, NULL);
 		return;
 	}
 	if (err == LLM_OK && status >= 400)

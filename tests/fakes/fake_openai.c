@@ -247,8 +247,14 @@ fake_openai_models(struct fake_req *req)
 	json_t *data = json_array(), *out, *one = NULL, *legacy = json_array();
 	struct fake_model **ms;
 	bool v0 = util_prefix(req->path, "/api/v0/models");
+	int64_t delay = fake_int(fake_scenario(), "models_delay_ms", 0);
 	size_t i, n;
 
+	if (delay != 0 && !fake_sleep(req->conn, (int)delay)) {
+		json_decref(data);
+		json_decref(legacy);
+		return MHD_NO;
+	}
 	if (util_prefix(req->path, "/v1/models/"))
 		id = req->path + strlen("/v1/models/");
 	else if (util_prefix(req->path, "/api/v0/models/"))

@@ -30,6 +30,8 @@
  *   "version": "0.12.3"        Ollama /api/version
  *   "version_delay_ms": 0      Ollama: /api/version answers this much later
  *   "show_delay_ms": 0         Ollama: /api/show likewise (-1: never)
+ *   "models_delay_ms": 0       OpenAI flavors: /v1/models and /api/v0/models
+ *                              likewise
  *   "loading_ms": 0            llamaserver: 503 "Loading model" for this
  *                              long after start (-1: for ever)
  *   "jit": false               lmstudio: /v1/models lists unloaded models too
