@@ -125,7 +125,8 @@ static const char *const store_sql[S_COUNT] = {
 	                     "system, options, origin, created, updated) "
 	                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
 	[S_SESSION_BY_ID] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
-	/* Ids are [0-9a-z] and '~' sorts after them: a range scan on the key. */
+	/* Ids are [A-Za-z0-9._-] and '~' sorts after them: a range scan on
+	 * the key. */
 	[S_SESSION_BY_PREFIX] = "SELECT " SESSION_COLS " FROM sessions "
 	                        "WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT 6",
 	[S_SESSION_BY_TITLE] = "SELECT " SESSION_COLS " FROM sessions WHERE "
@@ -907,16 +908,6 @@ store_sessions_free_n(struct store_session **v, size_t n)
 		store_session_free(v[i]);
 }
 
-static bool
-store_is_id_prefix(const char *key)
-{
-	size_t len = strlen(key);
-
-	if (len == 0 || len > STORE_ID_LEN)
-		return false;
-	return strspn(key, "0123456789abcdefghijklmnopqrstuvwxyz") == len;
-}
-
 int
 store_session_find(struct store *st, const char *key, struct store_session **out,
     char **cause)
@@ -928,7 +919,9 @@ store_session_find(struct store *st, const char *key, struct store_session **out
 	*out = NULL;
 	if (key == NULL || *key == '\0')
 		return 1;
-	if (store_is_id_prefix(key)) {
+	/* Any id a session can have, ours or a client's, is looked up as an
+	 * id first: an exact id wins over everything else. */
+	if (store_session_id_valid(key)) {
 		if (store_session_query(st, S_SESSION_BY_ID, key, rows, 1, &n, cause) != 0)
 			return -1;
 		if (n == 1) {
