@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "llm.h"
 #include "util.h"
 
 struct httpd;
@@ -25,6 +26,14 @@ const char *httpd_address(const struct httpd *h);
  * made, a message added, a reply grown), so a face in the same process can
  * show it at once; its own store connection sees no data_version change. */
 void httpd_on_change(struct httpd *h, void (*cb)(const char *session, void *arg), void *arg);
+struct chat;
+/* Called with every event of a listener conversation as it arrives
+ * (chat_session_id(c) says which session; chat_msg(c, ...) holds the
+ * transcript with the reply growing), and with ev NULL just before c is
+ * freed. A face showing that session draws the reply from c live instead
+ * of waiting for the store. */
+typedef void (*httpd_stream_cb)(struct chat *c, const struct llm_ev *ev, void *arg);
+void httpd_on_stream(struct httpd *h, httpd_stream_cb cb, void *arg);
 
 /* ---- for the route files (httpd_*.c) ---- */
 
@@ -92,6 +101,8 @@ void httpd_stream_raw(struct httpd_req *r, const char *text); /* e.g. "data: [DO
 void httpd_stream_end(struct httpd_req *r);
 /* Tell the httpd_on_change listener that a session changed. */
 void httpd_changed(struct httpd *h, const char *session);
+/* Tell the httpd_on_stream listener of a chat's event (NULL: c is going). */
+void httpd_streamed(struct httpd *h, struct chat *c, const struct llm_ev *ev);
 
 /* Model list of the backend, cached for a few seconds (httpd_models.c). */
 struct httpd_models_wait;

@@ -101,6 +101,8 @@ struct httpd {
 	struct loop_timer *kick;
 	void (*change_cb)(const char *session, void *arg);
 	void *change_arg;
+	httpd_stream_cb stream_cb;
+	void *stream_arg;
 	struct httpd_models *models;
 };
 
@@ -575,6 +577,20 @@ httpd_changed(struct httpd *h, const char *session)
 {
 	if (h->change_cb != NULL && session != NULL)
 		h->change_cb(session, h->change_arg);
+}
+
+void
+httpd_on_stream(struct httpd *h, httpd_stream_cb cb, void *arg)
+{
+	h->stream_cb = cb;
+	h->stream_arg = arg;
+}
+
+void
+httpd_streamed(struct httpd *h, struct chat *c, const struct llm_ev *ev)
+{
+	if (h->stream_cb != NULL)
+		h->stream_cb(c, ev, h->stream_arg);
 }
 
 struct httpd_models **

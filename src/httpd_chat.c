@@ -57,6 +57,7 @@ struct httpd_chat {
 	json_t *calls; /* non-streamed: the tool calls, OpenAI shape */
 	struct httpd_models_wait *wait; /* drop-in: finding a default model */
 	char *text; /* drop-in: the message */
+	bool released; /* the request is gone; the chat is being freed */
 };
 
 static void
@@ -67,6 +68,8 @@ httpd_chat_release(void *state, bool aborted)
 	(void)aborted;
 	if (c->wait != NULL)
 		httpd_models_cancel(c->h, c->wait);
+	httpd_streamed(c->h, c->chat, NULL);
+	c->released = true;
 	/* stops a reply still running: the store keeps it, interrupted */
 	chat_free(c->chat);
 	wire_openai_request_free(&c->req);
@@ -307,6 +310,8 @@ httpd_chat_event(struct chat *ch, const struct llm_ev *ev, void *arg)
 	(void)ch;
 	if (ev->type == LLM_EV_DONE && (len = chat_model_context(c->chat, &model)) != 0)
 		httpd_models_learn_context(c->h, model, len);
+	if (!c->released)
+		httpd_streamed(c->h, c->chat, ev);
 	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
 		httpd_changed(c->h, chat_session_id(c->chat));
 	if (ev->type == LLM_EV_ERROR) {

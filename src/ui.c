@@ -87,6 +87,7 @@ struct ui {
 	int64_t data_version;
 	struct httpd *httpd; /* --listen */
 	bool ext_changed; /* the listener wrote to the store */
+	struct chat *mirror; /* a listener chat streaming into the shown session */
 
 	char *msg;
 	unsigned char msg_role;
@@ -252,6 +253,7 @@ ui_session_changed(struct ui *ui)
 {
 	const char *id = chat_session_id(ui->chat);
 
+	ui->mirror = NULL;
 	free(ui->sess_id);
 	ui->sess_id = id ? xstrdup(id) : NULL;
 	ui_chat_reset(ui->tr);
@@ -386,15 +388,26 @@ ui_get_msg(void *arg, size_t i)
 	return chat_msg(arg, i);
 }
 
+/* The transcript on screen: the session's, or while this process's
+ * listener streams a reply into it, the listener's copy with the reply
+ * growing. */
+static void
+ui_sync_transcript(struct ui *ui, int width)
+{
+	struct chat *c = ui->mirror != NULL ? ui->mirror : ui->chat;
+
+	ui_chat_sync(ui->tr, ui_get_msg, c, chat_count(c), width);
+}
+
 static void
 ui_paint_bar(struct ui *ui, int w)
 {
 	struct buf b = { 0 };
 	const char *model = chat_model(ui->chat), *title = chat_title(ui->chat);
-	const char *state = ui->connecting ? "◌ connecting"
-	    : !ui->online                  ? "○ offline"
-	    : chat_busy(ui->chat)          ? "● streaming"
-	                                   : "● connected";
+	const char *state = ui->connecting              ? "◌ connecting"
+	    : !ui->online                               ? "○ offline"
+	    : chat_busy(ui->chat) || ui->mirror != NULL ? "● streaming"
+	                                                : "● connected";
 	int sw = ui_text_width(state, strlen(state));
 
 	ui_draw_fill(0, 0, w, UI_ROLE_BAR);
@@ -540,7 +553,7 @@ ui_paint(struct ui *ui)
 	ui->trans_h = tr_h;
 
 	ui_paint_bar(ui, w);
-	ui_chat_sync(ui->tr, ui_get_msg, ui->chat, chat_count(ui->chat), w);
+	ui_sync_transcript(ui, w);
 	if (ui_chat_rows(ui->tr) == 0)
 		ui_paint_empty(ui, 1, tr_h, w);
 	else if (tr_h > 0) {
@@ -698,6 +711,34 @@ ui_on_listener_change(const char *session, void *arg)
 	(void)session;
 	ui->ext_changed = true;
 	ui_store_arm(ui);
+}
+
+/* An event of a conversation through the listener in this process. One
+ * that streams into the session on screen is drawn from the listener's
+ * chat as it grows, a frame at a time; at its end the session is read
+ * again, so the screen goes on from the stored reply. */
+static void
+ui_on_listener_stream(struct chat *c, const struct llm_ev *ev, void *arg)
+{
+	struct ui *ui = arg;
+	const char *sid = chat_session_id(c), *shown = chat_session_id(ui->chat);
+	char *cause = NULL;
+
+	if (ev == NULL || ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR) {
+		if (ui->mirror != c)
+			return;
+		ui->mirror = NULL;
+		ui->dirty = true;
+		if (ev != NULL && !chat_busy(ui->chat) && chat_reload(ui->chat, &cause) != 0) {
+			ui_error(ui, "%s", cause);
+			free(cause);
+		}
+		return;
+	}
+	if (sid == NULL || shown == NULL || strcmp(sid, shown) != 0 || chat_busy(ui->chat))
+		return;
+	ui->mirror = c;
+	ui->dirty = true;
 }
 
 /* --- the conversation -------------------------------------------------- */
@@ -1089,7 +1130,7 @@ ui_sf_print(void *arg, const char *text)
 	struct ui *ui = arg;
 
 	ui_check_session(ui);
-	ui_chat_sync(ui->tr, ui_get_msg, ui->chat, chat_count(ui->chat), COLS);
+	ui_sync_transcript(ui, COLS);
 	ui_chat_note(ui->tr, text, UI_ROLE_SYSTEM);
 	ui_chat_follow(ui->tr);
 	ui->dirty = true;
@@ -1743,6 +1784,7 @@ ui_connected(enum llm_err err, const char *msg, const char *note, void *arg)
 			free(why);
 		} else {
 			httpd_on_change(ui->httpd, ui_on_listener_change, ui);
+			httpd_on_stream(ui->httpd, ui_on_listener_stream, ui);
 			ui_info(ui, "listener on http://%s", httpd_address(ui->httpd));
 		}
 	}

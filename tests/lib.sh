@@ -98,6 +98,11 @@ wait_for() {
 # <NAME>_URL, <NAME>_PID and <NAME>_LOG (requests received, one JSON a line).
 start_fake() {
 	local name=$1 flavor=$2 scenario=$3 dir="$T_DIR/fake-$1" port
+	if [ -e "$dir" ]; then
+		# its port file would be taken for the new one's
+		echo "# start_fake: the name $name is taken by an earlier double"
+		return 1
+	fi
 	mkdir -p "$dir"
 	printf '%s\n' "$scenario" >"$dir/scenario.json"
 	"$FAKELLM" --flavor "$flavor" --scenario "$dir/scenario.json" \

@@ -295,4 +295,31 @@ overlay_gone() { ! screen_has "filter:"; }
 check "Esc closes the overlay" wait_for 10 overlay_gone
 end_tui "quit with the listener running"
 
+# A reply streamed through the TUI's own listener into the session on the
+# screen is drawn as it grows, not only once it is over.
+start_fake PACED ollama '{"models":'"$MODELS"',"chat":[{"echo":true},{"tokens":["w1 ","w2 ","w3 ","w4 ","w5 ","w6 ","w7 ","w8 ","w9 ","w10 ","w11 ","w12 ","w13 ","w14 ","w15 ","w16 ","w17 ","w18 ","w19 ","w20 ","w21 ","w22 ","w23 ","w24 ","w25 ","w26 ","w27 ","w28 ","w29 ","w30 ","wEND"],"delay_ms":150},{"tokens":["all ","done."]}]}' || exit 1
+"$PARLEY_BIN" --provider ollama --base-url "$PACED_URL" -m llama3.2 -s "Paced" "opening" >/dev/null 2>&1
+psid=$("$PARLEY_BIN" sessions list --json | jq -r '.[] | select(.title == "Paced") | .id')
+LPORT=$(free_port)
+start_tui "--provider ollama --base-url $PACED_URL -m llama3.2 -s $psid --listen 127.0.0.1:$LPORT"
+expect_screen "the TUI shows the session" "echo: opening"
+curl -s -m 30 -N "http://127.0.0.1:$LPORT/v1/chat/completions" -H 'content-type: application/json' -H "X-Session-Id: $psid" \
+	-d '{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"paced please"}]}' >"$T_DIR/paced.sse" &
+curl_pid=$!
+T_PIDS+=("$curl_pid")
+streaming() { kill -0 "$curl_pid" 2>/dev/null; }
+expect_screen "the listener's turn shows at once" "paced please"
+early() { screen_has "w3" && ! screen_has "wEND"; }
+check "its first words show while it streams" wait_for 10 early
+middle() { screen_has "w12" && ! screen_has "wEND" && streaming; }
+check "and later words, frame by frame, before it ends" wait_for 10 middle
+expect_screen "the end of the reply shows" "wEND" 15
+wait "$curl_pid"
+check "the client got the whole stream" grep -q '"wEND"' "$T_DIR/paced.sse"
+keys "after" Enter
+expect_screen "the TUI goes on from the stored reply" "all done."
+check "the next turn sent the listener's reply as history" \
+	test "$(last_chat "$PACED_LOG" | jq -r '.body.messages[-2].content')" = "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20 w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 wEND"
+end_tui "quit after a reply streamed through the listener"
+
 done_testing
