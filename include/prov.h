@@ -76,6 +76,9 @@ struct prov {
 	struct net *net;
 	struct loop *loop;
 	void *priv;
+	/* It refused tools on a streamed chat (older llama-server): such a
+	 * chat is sent unstreamed from then on. */
+	bool no_stream_tools;
 };
 
 struct prov *prov_new(const char *kind, const char *base_url, const char *api_key,

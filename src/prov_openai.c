@@ -334,7 +334,38 @@ struct openai_chat {
 	struct wire_openai *w;
 	bool stream;
 	bool saw_done;
+	json_t *again; /* a streamed request with tools, to resend unstreamed */
 };
+
+static int openai_chat_bytes(struct prov_req *r, const char *data, size_t len, void *arg);
+static void openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long status,
+    const char *body, size_t len, void *arg);
+static const struct prov_http openai_streamed = { openai_chat_bytes, openai_chat_end, 0 };
+/* a whole answer is collected and decoded at the end */
+static const struct prov_http openai_whole = { NULL, openai_chat_end, 0 };
+
+/* Older llama-server builds answer a streamed request with tools with 500
+ * "Cannot use tools with stream". */
+static bool
+openai_refused_stream_tools(long status, const char *body, size_t len)
+{
+	char *text;
+	bool yes;
+
+	if (status != 500)
+		return false;
+	text = wire_openai_error(body, len, NULL);
+	yes = text != NULL && strcasestr(text, "tools with stream") != NULL;
+	free(text);
+	return yes;
+}
+
+static void
+openai_unstream(json_t *body)
+{
+	json_object_set_new(body, "stream", json_false());
+	json_object_del(body, "stream_options");
+}
 
 static int
 openai_chat_event(const struct sse_event *e, void *arg)
@@ -378,7 +409,14 @@ openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 	struct openai_chat *c = arg;
 	char *m = NULL;
 
-	(void)r;
+	if (!c->sink.finished && err == LLM_OK && c->again != NULL && openai_refused_stream_tools(status, body, len)) {
+		c->p->no_stream_tools = true;
+		c->stream = false;
+		openai_unstream(c->again);
+		prov_http_again(r, "POST", "/v1/chat/completions", c->again, &openai_whole);
+		c->again = NULL;
+		return;
+	}
 	if (!c->sink.finished) {
 		if (err == LLM_OK && status >= 400) {
 			err = openai_http_error(c->p, c->model, status, body, len, &m);
@@ -395,6 +433,7 @@ openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 			prov_sink_error(&c->sink, err, msg);
 	}
 	free(m);
+	json_decref(c->again);
 	sse_free(c->sse);
 	wire_openai_free(c->w);
 	free(c->model);
@@ -404,10 +443,8 @@ openai_chat_end(struct prov_req *r, enum llm_err err, const char *msg, long stat
 static struct prov_req *
 openai_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 {
-	static const struct prov_http streamed = { openai_chat_bytes, openai_chat_end, 0 };
-	/* a whole answer is collected and decoded at the end */
-	static const struct prov_http whole = { NULL, openai_chat_end, 0 };
 	struct openai_chat *c = xcalloc(1, sizeof *c);
+	json_t *body = wire_openai_chat_request(req);
 
 	c->p = p;
 	c->model = xstrdup(req->model ? req->model : "");
@@ -416,7 +453,14 @@ openai_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 	c->stream = req->stream;
 	c->sse = sse_new(SSE_DEFAULT_CAP);
 	c->w = wire_openai_new();
-	return prov_http(p, "POST", "/v1/chat/completions", wire_openai_chat_request(req), req->stream ? &streamed : &whole, c);
+	if (c->stream && json_array_size(req->tools) > 0) {
+		if (p->no_stream_tools) {
+			c->stream = false;
+			openai_unstream(body);
+		} else
+			c->again = json_incref(body); /* prov_http only reads it */
+	}
+	return prov_http(p, "POST", "/v1/chat/completions", body, c->stream ? &openai_streamed : &openai_whole, c);
 }
 
 const struct prov_ops prov_openai_ops = {

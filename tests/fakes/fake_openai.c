@@ -854,6 +854,10 @@ fake_openai_chat(struct fake_req *req)
 		model = "";
 	if (!model_ok(req, model, &ret))
 		return ret;
+	/* older llama-server builds refuse tools on a streamed request */
+	if (fake_bool(fake_scenario(), "no_stream_tools", false) && fake_bool(req->json, "stream", false) &&
+	    json_array_size(json_object_get(req->json, "tools")) > 0)
+		return error_full(req, 500, "Cannot use tools with stream", "server_error", NULL, NULL);
 
 	r = fake_next_reply("chat");
 	fake_pace_parse(r, &pace);

@@ -32,6 +32,9 @@
  *   "show_delay_ms": 0         Ollama: /api/show likewise (-1: never)
  *   "models_delay_ms": 0       OpenAI flavors: /v1/models and /api/v0/models
  *                              likewise
+ *   "no_stream_tools": false   OpenAI flavors: a streamed chat with tools gets
+ *                              500 "Cannot use tools with stream", as older
+ *                              llama-server builds answer
  *   "loading_ms": 0            llamaserver: 503 "Loading model" for this
  *                              long after start (-1: for ever)
  *   "jit": false               lmstudio: /v1/models lists unloaded models too
