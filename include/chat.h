@@ -58,8 +58,12 @@ const char *chat_think(const struct chat *c);
 /* Model options (parley names); borrowed: change it in place, then call
  * chat_save_settings to persist. */
 json_t *chat_options(struct chat *c);
-void chat_set_tools(struct chat *c, json_t *tools); /* stolen */
-void chat_set_format(struct chat *c, json_t *format); /* stolen */
+/* Tools offered to the model and OpenAI's tool_choice for them (struct
+ * llm_req); both stolen, either may be NULL. */
+void chat_set_tools(struct chat *c, json_t *tools, json_t *tool_choice);
+/* The reply's format and, from an OpenAI client, its json_schema object
+ * (struct llm_req); both stolen, either may be NULL. */
+void chat_set_format(struct chat *c, json_t *format, json_t *schema_spec);
 void chat_set_stream(struct chat *c, bool stream);
 int chat_save_settings(struct chat *c, char **cause);
 

@@ -68,6 +68,7 @@ void httpd_sessions_plain(struct httpd_req *r);
 void httpd_sessions_clear(struct httpd_req *r);
 void httpd_models_list(struct httpd_req *r);
 void httpd_models_get(struct httpd_req *r);
+void httpd_models_info(struct httpd_req *r);
 void httpd_models_health(struct httpd_req *r);
 void httpd_models_openapi(struct httpd_req *r);
 
@@ -111,6 +112,13 @@ typedef void (*httpd_models_cb)(enum llm_err err, const char *msg, const struct 
  * httpd_models_cancel before arg goes away. */
 struct httpd_models_wait *httpd_models_get_list(struct httpd *h, httpd_models_cb cb, void *arg);
 void httpd_models_cancel(struct httpd *h, struct httpd_models_wait *w);
+/* Whether the list has the model (Ollama's rule: "x" is "x:latest"). */
+bool httpd_models_has(const struct prov_model_list *l, const char *want);
+/* Inside a httpd_models_cb: whether the list came from the cache rather
+ * than from the backend just now. */
+bool httpd_models_cached(struct httpd *h);
+/* The cached list is out of date: the next caller fetches it again. */
+void httpd_models_forget(struct httpd *h);
 /* The default model for requests that name none: cfg->model, else a
  * loaded model, else the first listed. Allocated, NULL if none. */
 char *httpd_models_default(struct httpd *h, const struct prov_model_list *l);

@@ -46,7 +46,14 @@ struct llm_req {
 	json_t *options;
 	const char *think; /* NULL unset; "true", "false", "low", "medium", "high", "max" */
 	json_t *tools; /* NULL or OpenAI-shaped tools array */
+	/* NULL (the model decides), "none", "auto", "required", or
+	 * {"type":"function","function":{"name":...}}: OpenAI's tool_choice */
+	json_t *tool_choice;
 	json_t *format; /* NULL, "json" string, or a JSON-Schema object */
+	/* OpenAI's response_format.json_schema as a client sent it (name,
+	 * strict, description, schema): an OpenAI-compatible backend gets it
+	 * unchanged; Ollama gets format. NULL otherwise. */
+	json_t *schema_spec;
 	bool stream;
 };
 

@@ -57,7 +57,7 @@ struct chat {
 	char *new_title; /* title for the session to create */
 	char *new_id; /* a client's own id for the session to create */
 	char *model, *system, *think;
-	json_t *options, *tools, *format;
+	json_t *options, *tools, *tool_choice, *format, *schema_spec;
 	bool stream;
 	bool settings_dirty;
 
@@ -169,7 +169,9 @@ chat_free(struct chat *c)
 	free(c->ctx_model);
 	json_decref(c->options);
 	json_decref(c->tools);
+	json_decref(c->tool_choice);
 	json_decref(c->format);
+	json_decref(c->schema_spec);
 	free(c);
 }
 
@@ -383,17 +385,21 @@ chat_options(struct chat *c)
 }
 
 void
-chat_set_tools(struct chat *c, json_t *tools)
+chat_set_tools(struct chat *c, json_t *tools, json_t *tool_choice)
 {
 	json_decref(c->tools);
+	json_decref(c->tool_choice);
 	c->tools = tools;
+	c->tool_choice = tool_choice;
 }
 
 void
-chat_set_format(struct chat *c, json_t *format)
+chat_set_format(struct chat *c, json_t *format, json_t *schema_spec)
 {
 	json_decref(c->format);
+	json_decref(c->schema_spec);
 	c->format = format;
+	c->schema_spec = schema_spec;
 }
 
 void
@@ -914,7 +920,9 @@ chat_dispatch(struct chat *c, struct chat_turn *t)
 	req.options = c->options;
 	req.think = c->think;
 	req.tools = c->tools;
+	req.tool_choice = c->tool_choice;
 	req.format = c->format;
+	req.schema_spec = c->schema_spec;
 	req.stream = c->stream;
 	c->t_start = util_now_ns();
 	t->req = c->app->prov->ops->chat(c->app->prov, &req, chat_on_event, t);

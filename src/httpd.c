@@ -109,6 +109,7 @@ struct httpd {
 /* The routing table: one line a route. Paths ending in '*' take the rest
  * as the argument (model ids may contain '/'). */
 static const struct httpd_route httpd_table[] = {
+	{ "GET", "/", httpd_models_info, HTTPD_NOAUTH | HTTPD_DETAIL, "What this service is and where its routes are described" },
 	{ "GET", "/health", httpd_models_health, HTTPD_NOAUTH | HTTPD_DETAIL, "Backend health" },
 	{ "GET", "/openapi.json", httpd_models_openapi, 0, "This description" },
 	{ "GET", "/v1/models", httpd_models_list, 0, "Models the backend offers" },
@@ -714,7 +715,16 @@ httpd_begin(struct httpd_req *r, const char *method, const char *url)
 			httpd_header(r, "Allow", allow.data);
 			httpd_fail(r, 405, NULL, NULL, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
 			    method, url, allow.data);
-		} else
+		} else if (strncmp(url, "/v1/", 4) == 0)
+			/* an SDK pointed here for another OpenAI API (the Responses
+			 * API, embeddings, ...) learns what is served instead */
+			httpd_fail(r, 404, NULL, NULL, "unknown_url",
+			    "Invalid URL (%s %s): parley serves the Chat Completions API at POST /v1/chat/completions "
+			    "(and GET /v1/models); %s",
+			    method, url,
+			    strncmp(url, "/v1/responses", 13) == 0 ? "the Responses API is not supported"
+			                                           : "no other OpenAI API is served");
+		else
 			httpd_fail(r, 404, NULL, NULL, "not_found", "no route for %s %s", method, url);
 		goto out;
 	}

@@ -55,7 +55,8 @@ struct httpd_chat {
 	int64_t created;
 	int ncalls;
 	json_t *calls; /* non-streamed: the tool calls, OpenAI shape */
-	struct httpd_models_wait *wait; /* drop-in: finding a default model */
+	struct httpd_models_wait *wait; /* finding a default model, or checking one */
+	bool relisted; /* the model list was fetched again for a model not in it */
 	char *text; /* drop-in: the message */
 	bool released; /* the request is gone; the chat is being freed */
 };
@@ -578,30 +579,17 @@ httpd_chat_sid(struct httpd_req *r, json_t *body, const char **sid)
 	return 0;
 }
 
-void
-httpd_chat_completions(struct httpd_req *r)
+/* Bind the parsed request to its session and ask for the reply. */
+static void
+httpd_chat_v1_start(struct httpd_chat *c)
 {
-	json_t *body = httpd_req_body(r);
-	struct httpd_chat *c = httpd_chat_new(r, HTTPD_CHAT_V1);
 	const struct llm_msg **conv;
 	struct buf system = { 0 };
 	const char *sid;
-	char *cause = NULL, *param;
 	size_t n = 0, first;
-	int rc;
 
-	if (wire_openai_parse_request(body, &c->req, &cause) != 0) {
-		param = httpd_chat_param(cause);
-		httpd_fail(r, 400, NULL, param, NULL, "%s", cause);
-		free(param);
-		free(cause);
+	if (httpd_chat_sid(c->r, httpd_req_body(c->r), &sid) != 0)
 		return;
-	}
-	if (httpd_chat_sid(r, body, &sid) != 0)
-		return;
-	c->stream = c->req.stream;
-	c->usage = c->stream && wire_openai_request_include_usage(body);
-
 	conv = xcalloc(c->req.nmsgs, sizeof *conv);
 	for (size_t i = 0; i < c->req.nmsgs; i++) {
 		const struct llm_msg *m = &c->req.msgs[i];
@@ -611,8 +599,7 @@ httpd_chat_completions(struct httpd_req *r)
 		else
 			conv[n++] = m;
 	}
-	rc = httpd_chat_bind(c, sid, system.data, conv, n, &first);
-	if (rc == 0) {
+	if (httpd_chat_bind(c, sid, system.data, conv, n, &first) == 0) {
 		chat_set_model(c->chat, c->req.model);
 		if (system.data != NULL)
 			chat_set_system(c->chat, system.data);
@@ -620,12 +607,71 @@ httpd_chat_completions(struct httpd_req *r)
 		if (c->req.options != NULL)
 			json_object_update(chat_options(c->chat), c->req.options);
 		chat_set_think(c->chat, c->req.think);
-		chat_set_tools(c->chat, json_incref(c->req.tools));
-		chat_set_format(c->chat, json_incref(c->req.format));
+		chat_set_tools(c->chat, json_incref(c->req.tools), json_incref(c->req.tool_choice));
+		chat_set_format(c->chat, json_incref(c->req.format), json_incref(c->req.schema_spec));
 		httpd_chat_feed(c, conv, n, first);
 	}
 	buf_free(&system);
 	free(conv);
+}
+
+/* The backend's model list came: a model it does not have is a 404. A
+ * model missing from a cached list sends for the list once more, since it
+ * may have been loaded since; one missing from a list just fetched is not
+ * there. A list that cannot be had decides nothing:
+ * the chat itself then meets the backend's error. */
+static void
+httpd_chat_model_listed(enum llm_err err, const char *msg, const struct prov_model_list *l, void *arg)
+{
+	struct httpd_chat *c = arg;
+
+	(void)msg;
+	c->wait = NULL;
+	if (err == LLM_OK && !httpd_models_has(l, c->req.model)) {
+		if (!c->relisted && httpd_models_cached(c->h)) {
+			c->relisted = true;
+			httpd_models_forget(c->h);
+			c->wait = httpd_models_get_list(c->h, httpd_chat_model_listed, c);
+			return;
+		}
+		httpd_fail(c->r, 404, "invalid_request_error", "model", "model_not_found",
+		    "The model `%s` does not exist or you do not have access to it.", c->req.model);
+		return;
+	}
+	httpd_chat_v1_start(c);
+}
+
+void
+httpd_chat_completions(struct httpd_req *r)
+{
+	struct httpd_chat *c = httpd_chat_new(r, HTTPD_CHAT_V1);
+	const struct prov *p = httpd_req_app(r)->prov;
+	char *cause = NULL, *param;
+	const char *sid;
+
+	if (wire_openai_parse_request(httpd_req_body(r), &c->req, &cause) != 0) {
+		param = httpd_chat_param(cause);
+		httpd_fail(r, 400, NULL, param, NULL, "%s", cause);
+		free(param);
+		free(cause);
+		return;
+	}
+	if (httpd_chat_sid(r, httpd_req_body(r), &sid) != 0)
+		return;
+	c->stream = c->req.stream;
+	c->usage = c->stream && wire_openai_request_include_usage(httpd_req_body(r));
+	if (p != NULL && strcmp(p->kind, "ollama") == 0 && util_streq(json_string_value(c->req.tool_choice), "required")) {
+		httpd_fail(r, 400, NULL, "tool_choice", NULL,
+		    "tool_choice: \"required\" cannot be honoured by an Ollama backend, which has no way to force a "
+		    "tool call; send \"auto\" or name one function");
+		return;
+	}
+	/* llama-server answers any model name with the model it has loaded */
+	if (p != NULL && strcmp(p->kind, "openai") == 0) {
+		c->wait = httpd_models_get_list(c->h, httpd_chat_model_listed, c);
+		return;
+	}
+	httpd_chat_v1_start(c);
 }
 
 /* ---- drop-in /chat, /chat/stream ---- */

@@ -1,6 +1,7 @@
 /*
  * httpd_models.c: the listener's model routes (/v1/models, /v1/models/{id}),
- * /health and /openapi.json, and the backend's model list they share.
+ * the info route /, /health and /openapi.json, and the backend's model list
+ * they share.
  *
  * The list is fetched from the provider and kept for HTTPD_MODELS_TTL_MS,
  * so clients that ask for it on every request do not each cost a backend
@@ -38,6 +39,7 @@ struct httpd_models {
 	enum llm_err err; /* of the last fetch */
 	char *msg;
 	bool closing;
+	bool cached; /* the answer being handed out came from the cache */
 	json_t *ctx; /* model -> [context length, when learnt (ms)] */
 };
 
@@ -72,6 +74,7 @@ httpd_models_timer(void *arg)
 	struct httpd_models *m = arg;
 
 	m->timer = NULL;
+	m->cached = true;
 	httpd_models_deliver(m);
 }
 
@@ -81,6 +84,7 @@ httpd_models_fetched(enum llm_err err, const char *msg, struct prov_model_list *
 	struct httpd_models *m = arg;
 
 	m->req = NULL;
+	m->cached = false;
 	if (m->closing) {
 		prov_model_list_free(l);
 		return;
@@ -146,6 +150,20 @@ httpd_models_cancel(struct httpd *h, struct httpd_models_wait *w)
 			return;
 		}
 	}
+}
+
+bool
+httpd_models_cached(struct httpd *h)
+{
+	return httpd_models_of(h)->cached;
+}
+
+void
+httpd_models_forget(struct httpd *h)
+{
+	struct httpd_models *m = httpd_models_of(h);
+
+	m->fetched = util_now_ms() - HTTPD_MODELS_TTL_MS;
 }
 
 void
@@ -305,6 +323,15 @@ httpd_models_same(const char *name, const char *want)
 	return strcmp(name, want) == 0 || (strncmp(name, want, n) == 0 && strcmp(name + n, ":latest") == 0);
 }
 
+bool
+httpd_models_has(const struct prov_model_list *l, const char *want)
+{
+	for (size_t i = 0; l != NULL && want != NULL && i < l->n; i++)
+		if (httpd_models_same(l->v[i].name, want))
+			return true;
+	return false;
+}
+
 static void
 httpd_models_get_cb(enum llm_err err, const char *msg, const struct prov_model_list *l, void *arg)
 {
@@ -333,6 +360,14 @@ void
 httpd_models_get(struct httpd_req *r)
 {
 	httpd_models_ask(r, httpd_models_get_cb);
+}
+
+/* ---- / ---- */
+
+void
+httpd_models_info(struct httpd_req *r)
+{
+	httpd_reply(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "service", "parley", "version", PARLEY_VERSION, "docs", "/openapi.json", "health", "/health"));
 }
 
 /* ---- /health ---- */
@@ -386,6 +421,8 @@ static const struct {
 	                          "\"top_p\":{\"type\":\"number\"},\"max_tokens\":{\"type\":\"integer\"},"
 	                          "\"max_completion_tokens\":{\"type\":\"integer\"},\"stop\":{},\"seed\":{\"type\":\"integer\"},"
 	                          "\"response_format\":{\"type\":\"object\"},\"tools\":{\"type\":\"array\"},"
+	                          "\"tool_choice\":{\"oneOf\":[{\"enum\":[\"none\",\"auto\",\"required\"]},"
+	                          "{\"type\":\"object\",\"required\":[\"type\",\"function\"]}]},"
 	                          "\"reasoning_effort\":{\"type\":\"string\"},\"session_id\":{\"type\":\"string\"}}}" },
 	{ "/v1/sessions/*", "{\"type\":\"object\",\"required\":[\"title\"],\"properties\":{\"title\":{\"type\":\"string\"}}}" },
 	{ "/chat", "{\"type\":\"object\",\"required\":[\"message\"],\"properties\":{\"message\":{\"type\":\"string\"},"

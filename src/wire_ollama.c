@@ -182,6 +182,31 @@ wire_ollama_message(const struct llm_req *req, size_t i)
 	return o;
 }
 
+/* Ollama has no tool_choice: "none" offers no tools, a named function
+ * offers only that one; "auto" and "required" offer them all (a listener
+ * refuses "required" before it gets here, since Ollama cannot force it). */
+static void
+wire_ollama_tools(json_t *root, json_t *tools, json_t *choice)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(choice, "function"), "name"));
+	json_t *t, *one;
+	size_t i;
+
+	if (util_streq(json_string_value(choice), "none"))
+		return;
+	if (name == NULL) {
+		json_object_set(root, "tools", tools);
+		return;
+	}
+	one = json_array();
+	json_array_foreach(tools, i, t)
+	{
+		if (util_streq(json_string_value(json_object_get(json_object_get(t, "function"), "name")), name))
+			json_array_append(one, t);
+	}
+	json_object_set_new(root, "tools", one);
+}
+
 json_t *
 wire_ollama_chat_request(const struct llm_req *req)
 {
@@ -203,7 +228,7 @@ wire_ollama_chat_request(const struct llm_req *req)
 			json_object_set_new(root, "think", json_string(req->think));
 	}
 	if (req->tools != NULL && json_array_size(req->tools) > 0)
-		json_object_set(root, "tools", req->tools);
+		wire_ollama_tools(root, req->tools, req->tool_choice);
 	if (req->format != NULL)
 		json_object_set(root, "format", req->format);
 	return root;

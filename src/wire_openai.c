@@ -141,9 +141,14 @@ wire_openai_chat_request(const struct llm_req *req)
 	/* "true" sends nothing: the server's default effort is the right one. */
 	if (req->think != NULL && strcmp(req->think, "true") != 0)
 		json_object_set_new(root, "reasoning_effort", json_string(strcmp(req->think, "false") == 0 ? "none" : req->think));
-	if (req->tools != NULL && json_array_size(req->tools) > 0)
+	if (req->tools != NULL && json_array_size(req->tools) > 0) {
 		json_object_set(root, "tools", req->tools);
-	if (json_is_string(req->format))
+		if (req->tool_choice != NULL)
+			json_object_set(root, "tool_choice", req->tool_choice);
+	}
+	if (json_is_object(req->schema_spec))
+		json_object_set_new(root, "response_format", json_pack("{s:s,s:O}", "type", "json_schema", "json_schema", req->schema_spec));
+	else if (json_is_string(req->format))
 		json_object_set_new(root, "response_format", json_pack("{s:s}", "type", "json_object"));
 	else if (json_is_object(req->format))
 		json_object_set_new(root, "response_format", json_pack("{s:s,s:{s:s,s:O}}", "type", "json_schema", "json_schema", "name", "response", "schema", req->format));
@@ -918,7 +923,41 @@ wire_openai_req_format(json_t *v, struct llm_req *out, char **cause)
 	if (schema != NULL && !json_is_object(schema))
 		return util_fail(cause, "response_format.json_schema.schema: must be an object");
 	out->format = schema ? json_deep_copy(schema) : json_string("json");
+	out->schema_spec = json_deep_copy(js);
 	return 0;
+}
+
+/* tool_choice: a mode, or one function by name that tools must offer. */
+static int
+wire_openai_req_tool_choice(json_t *v, struct llm_req *out, char **cause)
+{
+	const char *mode = json_string_value(v), *name;
+	json_t *t;
+	size_t i;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (mode != NULL) {
+		if (strcmp(mode, "none") != 0 && strcmp(mode, "auto") != 0 && strcmp(mode, "required") != 0)
+			return util_fail(cause, "tool_choice: must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":...}}");
+		if (strcmp(mode, "required") == 0 && out->tools == NULL)
+			return util_fail(cause, "tool_choice: \"required\" needs tools");
+		out->tool_choice = json_incref(v);
+		return 0;
+	}
+	if (!json_is_object(v) || !util_streq(json_string_value(json_object_get(v, "type")), "function"))
+		return util_fail(cause, "tool_choice: must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":...}}");
+	name = json_string_value(json_object_get(json_object_get(v, "function"), "name"));
+	if (name == NULL)
+		return util_fail(cause, "tool_choice.function.name: is required");
+	json_array_foreach(out->tools, i, t)
+	{
+		if (util_streq(json_string_value(json_object_get(json_object_get(t, "function"), "name")), name)) {
+			out->tool_choice = json_deep_copy(v);
+			return 0;
+		}
+	}
+	return util_fail(cause, "tool_choice.function.name: no tool named '%s' is in tools", name);
 }
 
 static int
@@ -1045,7 +1084,8 @@ wire_openai_parse_request(json_t *body, struct llm_req *out, char **cause)
 	}
 	if (wire_openai_req_options(body, out, cause) != 0 ||
 	    wire_openai_req_format(json_object_get(body, "response_format"), out, cause) != 0 ||
-	    wire_openai_req_tools(json_object_get(body, "tools"), out, cause) != 0)
+	    wire_openai_req_tools(json_object_get(body, "tools"), out, cause) != 0 ||
+	    wire_openai_req_tool_choice(json_object_get(body, "tool_choice"), out, cause) != 0)
 		goto fail;
 	if (json_object_size(out->options) == 0) {
 		json_decref(out->options);
@@ -1073,6 +1113,8 @@ wire_openai_request_free(struct llm_req *req)
 	json_decref(req->options);
 	free((char *)req->think);
 	json_decref(req->tools);
+	json_decref(req->tool_choice);
 	json_decref(req->format);
+	json_decref(req->schema_spec);
 	memset(req, 0, sizeof *req);
 }

@@ -212,6 +212,26 @@ test_request_think_and_format(void **state)
 	                                                            "{\"name\":\"response\",\"schema\":{\"type\":\"object\",\"required\":[\"a\"]}}}");
 	json_decref(body);
 	json_decref(req.format);
+	req.format = NULL;
+	/* a client's json_schema goes on as it was sent, strict and all */
+	req.schema_spec = tcase_jparse("{\"name\":\"Weather_Report\",\"strict\":true,\"schema\":{\"type\":\"object\"}}");
+	body = wire_openai_chat_request(&req);
+	tcase_assert_json(json_object_get(body, "response_format"), "{\"type\":\"json_schema\",\"json_schema\":"
+	                                                            "{\"name\":\"Weather_Report\",\"strict\":true,\"schema\":{\"type\":\"object\"}}}");
+	json_decref(body);
+	json_decref(req.schema_spec);
+	req.schema_spec = NULL;
+	/* tool_choice goes with tools, never without them */
+	req.tool_choice = json_string("required");
+	body = wire_openai_chat_request(&req);
+	assert_null(json_object_get(body, "tool_choice"));
+	json_decref(body);
+	req.tools = tcase_jparse("[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]");
+	body = wire_openai_chat_request(&req);
+	assert_string_equal(json_string_value(json_object_get(body, "tool_choice")), "required");
+	json_decref(body);
+	json_decref(req.tools);
+	json_decref(req.tool_choice);
 }
 
 static void
