@@ -46,6 +46,7 @@ void chat_reset(struct chat *c);
 int chat_reload(struct chat *c, char **cause);
 
 const char *chat_session_id(const struct chat *c); /* NULL until stored */
+struct app *chat_app(const struct chat *c);
 const char *chat_title(const struct chat *c);
 int chat_rename(struct chat *c, const char *title, char **cause);
 
@@ -78,6 +79,11 @@ int chat_send(struct chat *c, const char *text, struct llm_image *images, size_t
  * the next turn. */
 int chat_append(struct chat *c, const char *role, const char *content, const char *tool_call_id,
     const char *tool_name, char **cause);
+/* Append a tool's result without sending: content is what the model gets;
+ * error, when the call failed, says how ("tool error" for one the tool
+ * reported, else the cause); ms its time. */
+int chat_append_tool(struct chat *c, const char *tool_call_id, const char *tool_name, const char *content,
+    const char *error, int64_t ms, char **cause);
 /* Append any message without sending: an earlier turn a client resends,
  * with its tool calls and images (copied). */
 int chat_append_msg(struct chat *c, const struct llm_msg *m, char **cause);

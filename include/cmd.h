@@ -17,5 +17,7 @@ int cmd_cp(struct config *cfg, int argc, char **argv);
 /* parley sessions [list|show ID|rename ID TITLE|rm ID|export ID|import FILE|search TEXT] */
 int cmd_sessions(struct config *cfg, int argc, char **argv);
 int cmd_serve(struct config *cfg, int argc, char **argv);
+/* parley tools [--json] [SERVER|SERVER__TOOL ...]: the MCP servers and their tools */
+int cmd_tools(struct config *cfg, int argc, char **argv);
 
 #endif

@@ -47,6 +47,12 @@ struct config {
 	bool new_session; /* --new */
 	char *db_path;
 
+	/* tools */
+	char *mcp_path; /* --mcp; NULL = the default file */
+	char *tools; /* --tools: "all" or a list; NULL = off */
+	char *approve; /* "ask" (NULL), "always", "never" */
+	int tool_rounds; /* 0 = the default */
+
 	/* faces */
 	enum face face;
 	char *listen; /* [ADDR:]PORT */

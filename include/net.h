@@ -22,6 +22,8 @@ enum net_result {
 struct net_cbs {
 	/* Status line and headers are in; called once before any on_data. */
 	void (*on_status)(long status, const char *content_type, void *arg);
+	/* Each response header as it arrives (may be NULL); value trimmed. */
+	void (*on_header)(const char *name, const char *value, void *arg);
 	/* Body bytes as they arrive. Return nonzero to abort (result NET_CANCELLED). */
 	int (*on_data)(const char *data, size_t len, void *arg);
 	/* The request is over; the req is freed after this returns. msg is a
@@ -36,6 +38,7 @@ struct net_opts {
 	size_t body_len;
 	const char *bearer; /* Authorization: Bearer ... when not NULL/"" */
 	const char *content_type; /* default application/json when body is set */
+	const char *const *headers; /* more "Name: value" lines, NULL-terminated; may be NULL */
 	long connect_timeout_ms; /* 0 = net default */
 	long read_timeout_ms; /* inactivity; 0 = net default; never longer than it */
 };

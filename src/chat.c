@@ -310,6 +310,12 @@ chat_reload(struct chat *c, char **cause)
 	return chat_bind(c, s, cause);
 }
 
+struct app *
+chat_app(const struct chat *c)
+{
+	return c->app;
+}
+
 const char *
 chat_session_id(const struct chat *c)
 {
@@ -511,6 +517,27 @@ chat_append(struct chat *c, const char *role, const char *content, const char *t
 	m = chat_msg_new(role, content);
 	m->tool_call_id = tool_call_id ? xstrdup(tool_call_id) : NULL;
 	m->tool_name = tool_name ? xstrdup(tool_name) : NULL;
+	if (chat_ensure_session(c, m, cause) != 0) {
+		store_msg_free(m);
+		return -1;
+	}
+	chat_record(c, m);
+	return 0;
+}
+
+int
+chat_append_tool(struct chat *c, const char *tool_call_id, const char *tool_name, const char *content,
+    const char *error, int64_t ms, char **cause)
+{
+	struct store_msg *m;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming");
+	m = chat_msg_new("tool", content);
+	m->tool_call_id = tool_call_id ? xstrdup(tool_call_id) : NULL;
+	m->tool_name = tool_name ? xstrdup(tool_name) : NULL;
+	m->error = error ? xstrdup(error) : NULL;
+	m->total_ns = ms * 1000000;
 	if (chat_ensure_session(c, m, cause) != 0) {
 		store_msg_free(m);
 		return -1;

@@ -45,6 +45,10 @@ enum config_key {
 	K_VERSION,
 	K_CONNECT_TIMEOUT,
 	K_READ_TIMEOUT,
+	K_MCP,
+	K_TOOLS,
+	K_APPROVE,
+	K_TOOL_ROUNDS,
 };
 
 struct config_opt {
@@ -76,6 +80,10 @@ static const struct config_opt config_table[] = {
 	{ "no-save", no_argument, K_NO_SAVE, NULL, NULL, "do not record the exchange" },
 	{ "pipe", no_argument, K_PIPE, NULL, NULL, "pipe mode even on a terminal" },
 	{ "repl", no_argument, K_REPL, NULL, NULL, "line-mode chat" },
+	{ "tools", required_argument, K_TOOLS, "all|SERVER,SERVER__TOOL", NULL, "offer these MCP servers' tools to the model and run its calls" },
+	{ "approve", required_argument, K_APPROVE, "ask|always|never", NULL, "may tool calls run: ask first (default), always, never" },
+	{ "tool-rounds", required_argument, K_TOOL_ROUNDS, "N", NULL, "at most N rounds of tool calls a turn (default 10)" },
+	{ "mcp", required_argument, K_MCP, "FILE", "PARLEY_MCP", "MCP servers file (default $XDG_CONFIG_HOME/parley/mcp.json)" },
 	{ "listen", required_argument, K_LISTEN, "[ADDR:]PORT", NULL, "also run the OpenAI-compatible listener" },
 	{ "serve-key", required_argument, K_SERVE_KEY, "KEY", "PARLEY_SERVE_KEY", "bearer key the listener requires" },
 	{ "cors", required_argument, K_CORS, "ORIGIN", NULL, "allow this browser origin on the listener (repeatable)" },
@@ -93,7 +101,7 @@ static const struct config_opt config_table[] = {
 
 /* Words that start a subcommand rather than a prompt. */
 static const char *const config_commands[] = {
-	"models", "list", "ls", "show", "ps", "pull", "rm", "cp", "sessions", "serve", NULL
+	"models", "list", "ls", "show", "ps", "pull", "rm", "cp", "sessions", "serve", "tools", NULL
 };
 
 /* Option names accepted by -o and the [options] section, with their types. */
@@ -463,6 +471,26 @@ config_apply(struct config *cfg, int key, const char *v, bool from_file, char **
 	case K_LISTEN:
 		config_set_str(&cfg->listen, v);
 		break;
+	case K_MCP:
+		config_set_str(&cfg->mcp_path, v);
+		break;
+	case K_TOOLS:
+		config_set_str(&cfg->tools, v != NULL && v[0] != '\0' ? v : "all");
+		break;
+	case K_APPROVE:
+		if (strcmp(v, "ask") != 0 && strcmp(v, "always") != 0 && strcmp(v, "never") != 0)
+			return util_fail(cause, "--approve must be ask, always or never, not '%s'", v);
+		config_set_str(&cfg->approve, v);
+		break;
+	case K_TOOL_ROUNDS: {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*v == '\0' || *end != '\0' || n < 1 || n > 1000)
+			return util_fail(cause, "--tool-rounds must be a number from 1 to 1000, not '%s'", v);
+		cfg->tool_rounds = (int)n;
+		break;
+	}
 	case K_SERVE_KEY:
 		config_set_str(&cfg->serve_key, v);
 		break;
@@ -861,6 +889,9 @@ config_free(struct config *cfg)
 	free(cfg->session);
 	free(cfg->db_path);
 	free(cfg->listen);
+	free(cfg->mcp_path);
+	free(cfg->tools);
+	free(cfg->approve);
 	free(cfg->serve_key);
 	for (int i = 0; i < cfg->ncors; i++)
 		free(cfg->cors_origins[i]);

@@ -30,6 +30,7 @@ static const struct {
 	{ "cp", cmd_cp },
 	{ "sessions", cmd_sessions },
 	{ "serve", cmd_serve },
+	{ "tools", cmd_tools },
 };
 
 /* The faces that run on the app; one line each. */

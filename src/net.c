@@ -223,10 +223,25 @@ static size_t
 net_header_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct net_req *r = userp;
+	size_t len = size * nmemb;
+	const char *colon = memchr(data, ':', len);
 
-	(void)data;
 	r->last_rx = util_now_ms();
-	return size * nmemb;
+	if (r->cbs.on_header != NULL && colon != NULL && len < 8192) {
+		char *name = xstrndup(data, (size_t)(colon - data)), *value;
+		size_t vl = len - (size_t)(colon - data) - 1;
+		const char *v = colon + 1;
+
+		while (vl > 0 && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		value = xstrndup(v, vl);
+		r->cbs.on_header(name, value, r->arg);
+		free(name);
+		free(value);
+	}
+	return len;
 }
 
 static size_t
@@ -377,6 +392,8 @@ net_start(struct net *n, const struct net_opts *o, const struct net_cbs *cbs, vo
 		if (method == NULL)
 			method = "POST";
 	}
+	for (size_t i = 0; o->headers != NULL && o->headers[i] != NULL; i++)
+		r->headers = curl_slist_append(r->headers, o->headers[i]);
 	/* No "Expect: 100-continue" round trip for larger bodies. */
 	r->headers = curl_slist_append(r->headers, "Expect:");
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);

@@ -8,6 +8,7 @@
 #include "pipe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "tools.h"
 #include "util.h"
 
 #define PIPE_STDIN_CAP (64u << 20)
@@ -33,6 +35,11 @@ struct pipe_state {
 	char last; /* last byte written to stdout */
 	enum llm_err err;
 	char *errmsg;
+	struct mcp *mcp; /* --tools */
+	struct tools *tools;
+	bool mcp_ready;
+	int tty; /* --approve=ask asks here */
+	struct buf answer;
 };
 
 static void
@@ -150,6 +157,8 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 			break;
 		}
 		pipe_end_thinking(ps);
+		if (ps->tools != NULL)
+			break; /* shown when it runs */
 		if (ps->last != '\n' && ps->last != 0)
 			pipe_out(ps, "\n", 1);
 		fprintf(stdout, "[tool call %s] %s(%s)\n", tc->id ? tc->id : "", tc->name ? tc->name : "",
@@ -157,6 +166,8 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 		ps->last = '\n';
 		break;
 	case LLM_EV_DONE:
+		if (ps->tools != NULL && tools_after_reply(ps->tools))
+			break; /* the model is asked again once the calls have results */
 		if (ps->json) {
 			pipe_json(pipe_stats_json(ps));
 		} else {
@@ -221,6 +232,8 @@ pipe_sigint(int sig, void *arg)
 	ps->app->interrupted = true;
 	if (ps->chat != NULL && chat_busy(ps->chat))
 		chat_stop(ps->chat);
+	else if (ps->tools != NULL && tools_busy(ps->tools))
+		tools_stop(ps->tools, "interrupted");
 	else
 		ps->done = true;
 }
@@ -429,6 +442,196 @@ pipe_prompt(const struct config *cfg, char **cause)
 	return NULL;
 }
 
+/* ---- tools ---- */
+
+/* Terminal-safe: control bytes of a server's or model's text shown as '?'. */
+static void
+pipe_show(FILE *fp, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n && i < max; i++)
+		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i], fp);
+	if (n > max)
+		fprintf(fp, "... (%zu bytes)", n);
+}
+
+static void
+pipe_tty_answer(int fd, int events, void *arg)
+{
+	struct pipe_state *ps = arg;
+	char c;
+	ssize_t n;
+
+	(void)events;
+	while ((n = read(fd, &c, 1)) == 1 && c != '\n')
+		buf_putc(&ps->answer, c);
+	if (n == 1 || n == 0) {
+		const char *a = ps->answer.data ? ps->answer.data : "";
+		enum tools_answer ans = TOOLS_NO;
+
+		loop_unwatch(ps->app->loop, fd);
+		if (a[0] == 'y' || a[0] == 'Y')
+			ans = TOOLS_YES;
+		else if (a[0] == 'a' || a[0] == 'A' || a[0] == 't' || a[0] == 'T')
+			ans = TOOLS_YES_TOOL;
+		else if (a[0] == 's' || a[0] == 'S')
+			ans = TOOLS_YES_SERVER;
+		else if (a[0] == 'q' || a[0] == 'Q' || n == 0)
+			ans = TOOLS_STOP;
+		buf_reset(&ps->answer);
+		tools_answer(ps->tools, ans);
+	}
+}
+
+static void
+pipe_tool_ask(struct tools *t, const struct tools_call *call, void *arg)
+{
+	struct pipe_state *ps = arg;
+	char hints[64];
+	FILE *fp;
+
+	(void)t;
+	fflush(stdout);
+	fp = fdopen(dup(ps->tty), "w");
+	if (fp == NULL) {
+		tools_answer(ps->tools, TOOLS_NO);
+		return;
+	}
+	fprintf(fp, "\nparley: the model wants to run %s [%s]%s%s\n  arguments: ", call->name,
+	    tools_hints(call->tool, hints, sizeof hints), call->tool->title ? ": " : "",
+	    call->tool->title ? call->tool->title : "");
+	pipe_show(fp, call->args, 4000);
+	fprintf(fp, "\nrun it? [y]es, [n]o, [a]lways this tool, always this [s]erver, [q]uit: ");
+	fclose(fp);
+	loop_watch(ps->app->loop, ps->tty, LOOP_READ, pipe_tty_answer, ps);
+}
+
+static void
+pipe_tool_started(struct tools *t, const struct tools_call *call, void *arg)
+{
+	struct pipe_state *ps = arg;
+
+	(void)t;
+	if (ps->json) {
+		json_t *args = json_loads(call->args, 0, NULL);
+
+		pipe_json(json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "type", "tool_call", "id", call->id, "name", call->name,
+		    "server", mcp_server_name(call->tool->server), "arguments", args ? args : json_string(call->args), "round",
+		    call->round));
+		return;
+	}
+	if (ps->app->cfg->quiet)
+		return;
+	if (ps->last != '\n' && ps->last != 0)
+		pipe_out(ps, "\n", 1);
+	fflush(stdout);
+	fprintf(stderr, "[tool %s] ", call->name);
+	pipe_show(stderr, call->args, 400);
+	fputc('\n', stderr);
+}
+
+static void
+pipe_tool_finished(struct tools *t, const struct tools_call *call, const char *text, const char *error, int64_t ms,
+    void *arg)
+{
+	struct pipe_state *ps = arg;
+
+	(void)t;
+	if (ps->json) {
+		pipe_json(json_pack("{s:s, s:s, s:s, s:s?, s:I, s:s}", "type", "tool_result", "id", call->id, "name",
+		    call->name, "error", error, "ms", (json_int_t)ms, "content", text));
+		return;
+	}
+	if (ps->app->cfg->quiet)
+		return;
+	fprintf(stderr, "[tool %s] %s, %zu bytes, %lld ms\n", call->name, error ? error : "ok", strlen(text), (long long)ms);
+	if (error != NULL || ps->app->cfg->verbose) {
+		fputs("  ", stderr);
+		pipe_show(stderr, text, ps->app->cfg->verbose ? 4000 : 300);
+		fputc('\n', stderr);
+	}
+}
+
+static void
+pipe_tool_ended(struct tools *t, const char *why, void *arg)
+{
+	struct pipe_state *ps = arg;
+
+	(void)t;
+	ps->err = ps->app->interrupted ? LLM_ERR_CANCELLED : LLM_ERR_OTHER;
+	free(ps->errmsg);
+	ps->errmsg = xstrdup(why);
+	if (ps->json)
+		pipe_json(json_pack("{s:s, s:s, s:s, s:i, s:s?}", "type", "error", "kind", llm_err_name(ps->err), "message",
+		    why, "exit", (int)ps->err, "session", chat_session_id(ps->chat)));
+	ps->done = true;
+}
+
+static void
+pipe_mcp_ready(void *arg)
+{
+	((struct pipe_state *)arg)->mcp_ready = true;
+}
+
+/* --tools: the servers started, their tools offered. 0, or the exit
+ * status after saying what is wrong. */
+static int
+pipe_tools_start(struct pipe_state *ps)
+{
+	static const struct tools_hooks hooks = { pipe_tool_ask, pipe_tool_started, pipe_tool_finished, pipe_tool_ended };
+	const struct config *cfg = ps->app->cfg;
+	enum tools_policy policy = tools_policy_of(cfg->approve);
+	char *cause = NULL;
+	json_t *offered;
+
+	ps->tty = -1;
+	if (policy == TOOLS_ASK && (ps->tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
+		fprintf(stderr, "parley: --approve=ask needs a terminal to ask on, and there is none; "
+		                "say --approve=always to run the model's tool calls, or --approve=never\n");
+		return LLM_ERR_USAGE;
+	}
+	ps->mcp = tools_mcp_open(ps->app, cfg->tools, pipe_mcp_ready, ps, &cause);
+	if (ps->mcp == NULL) {
+		fprintf(stderr, "parley: %s\n", cause);
+		free(cause);
+		return LLM_ERR_USAGE;
+	}
+	app_run_until(ps->app, &ps->mcp_ready);
+	for (size_t i = 0; i < mcp_server_count(ps->mcp); i++) {
+		struct mcp_server *s = mcp_server_at(ps->mcp, i);
+
+		if (mcp_server_state(s) == MCP_FAILED)
+			fprintf(stderr, "parley: MCP server %s: %s (its tools are left out)\n", mcp_server_name(s),
+			    mcp_server_error(s));
+	}
+	ps->tools = tools_new(ps->chat, ps->mcp, policy, cfg->tool_rounds, &hooks, ps);
+	tools_offer(ps->tools);
+	offered = mcp_tools_json(ps->mcp);
+	if (offered == NULL)
+		fprintf(stderr, "parley: no MCP tools to offer: %s\n",
+		    mcp_server_count(ps->mcp) == 0 ? "no servers are configured (see --mcp)" : "no server is ready");
+	else if (cfg->verbose)
+		fprintf(stderr, "parley: offering %zu tools\n", json_array_size(offered));
+	json_decref(offered);
+	return 0;
+}
+
+static void
+pipe_tools_free(struct pipe_state *ps)
+{
+	tools_free(ps->tools);
+	ps->tools = NULL;
+	mcp_free(ps->mcp);
+	ps->mcp = NULL;
+	if (ps->tty >= 0) {
+		loop_unwatch(ps->app->loop, ps->tty);
+		close(ps->tty);
+	}
+	ps->tty = -1;
+	buf_free(&ps->answer);
+}
+
 static int
 pipe_fail(struct pipe_state *ps, enum llm_err err, const char *msg)
 {
@@ -456,6 +659,7 @@ pipe_main(struct app *a)
 	int rc;
 
 	ps.app = a;
+	ps.tty = -1;
 	ps.json = cfg->json;
 	ps.show_thinking = !cfg->hide_thinking && !cfg->quiet;
 	ps.thinking_tty = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
@@ -522,6 +726,13 @@ pipe_main(struct app *a)
 	}
 	chat_set_think(ps.chat, cfg->think);
 	chat_set_stream(ps.chat, !cfg->no_stream);
+	if (cfg->tools != NULL && (rc = pipe_tools_start(&ps)) != 0) {
+		pipe_tools_free(&ps);
+		chat_free(ps.chat);
+		free(prompt);
+		loop_prepare_remove(a->loop, pipe_flush, NULL);
+		return rc;
+	}
 
 	if (chat_send(ps.chat, prompt, images, nimages, &cause) != 0) {
 		images = NULL;
@@ -543,6 +754,7 @@ pipe_main(struct app *a)
 	}
 	if (ps.out_failed && rc == LLM_ERR_CANCELLED)
 		rc = LLM_ERR_OTHER;
+	pipe_tools_free(&ps);
 	chat_free(ps.chat);
 	free(ps.errmsg);
 	loop_prepare_remove(a->loop, pipe_flush, NULL);
@@ -557,6 +769,7 @@ fail:
 	free(prompt);
 	rc = pipe_fail(&ps, err, msg ? msg : "failed");
 	free(msg);
+	pipe_tools_free(&ps);
 	chat_free(ps.chat);
 	free(ps.errmsg);
 	loop_prepare_remove(a->loop, pipe_flush, NULL);

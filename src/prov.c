@@ -297,7 +297,7 @@ prov_http_done(enum net_result res, long status, const char *netmsg, void *arg)
 static void
 prov_http_send(struct prov_req *r, const char *method, const char *path, json_t *body)
 {
-	static const struct net_cbs ncbs = { prov_http_status, prov_http_data, prov_http_done };
+	static const struct net_cbs ncbs = { prov_http_status, NULL, prov_http_data, prov_http_done };
 	struct net_opts o = { 0 };
 	char *url = xasprintf("%s%s", r->p->base_url, path);
 	char *text = NULL;
