@@ -148,6 +148,9 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all build and test dependencies are installed"; fi
+	$(Q)# the node packages the tests run (the openai SDK, real MCP servers),
+	$(Q)# pinned by tests/node/package-lock.json
+	$(Q)cd tests/node && npm ci --no-audit --no-fund --loglevel=error
 
 run:
 	$(Q)pkg-config --exists $(PKGS) || $(MAKE) --no-print-directory deps

@@ -62,6 +62,9 @@ void mcp_start(struct mcp *m, void (*done)(void *arg), void *arg);
  * model tool names ("all" or NULL: everything). -1 with *cause naming an
  * entry that is neither. Call before mcp_start. */
 int mcp_pick(struct mcp *m, const char *list, char **cause);
+/* Whether a ready server is listing its tools again (after
+ * tools/list_changed); the change callback follows. */
+bool mcp_relisting(const struct mcp *m);
 /* Called when a server's tool list changed after start (may be NULL). */
 void mcp_on_change(struct mcp *m, void (*cb)(void *arg), void *arg);
 

@@ -707,9 +707,11 @@ chat_build(struct chat *c, size_t upto, size_t *nout)
 		used += t;
 		first--;
 	}
-	/* a tool result without the call that asked for it confuses models */
-	while (first < upto && strcmp(c->msgs[first]->role, "tool") == 0)
-		first++;
+	/* a tool result without the call that asked for it confuses models:
+	 * the call goes too, even over the budget (the results of the newest
+	 * round are what the model must see) */
+	while (first > 0 && first < upto && strcmp(c->msgs[first]->role, "tool") == 0)
+		first--;
 	c->trimmed = 0;
 	for (size_t i = 0; i < first; i++)
 		if (chat_msg_sendable(c->msgs[i]) && strcmp(c->msgs[i]->role, "system") != 0)

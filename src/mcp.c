@@ -32,7 +32,7 @@
 
 #define MCP_TIMEOUT_MS 60000 /* a request, unless the entry says "timeout" */
 #define MCP_CALL_MAX_MS 600000 /* a call that keeps sending progress */
-#define MCP_RESULT_MAX (1u << 20) /* text sent back to the model */
+#define MCP_RESULT_MAX (256u << 10) /* text sent back to the model: some 64k tokens */
 #define MCP_LIST_PAGES 100
 #define MCP_LOG_LAST 512
 
@@ -966,6 +966,15 @@ mcp_pick(struct mcp *m, const char *list, char **cause)
 	}
 	free(copy);
 	return rc;
+}
+
+bool
+mcp_relisting(const struct mcp *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i]->state == MCP_READY && (m->v[i]->listing || m->v[i]->relist))
+			return true;
+	return false;
 }
 
 void

@@ -149,6 +149,8 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 		break;
 	case LLM_EV_TOOL_CALL:
 		tc = ev->call;
+		if (ps->tools != NULL)
+			break; /* shown when it runs, with its server */
 		if (ps->json) {
 			json_t *args = json_loads(tc->args ? tc->args : "{}", 0, NULL);
 
@@ -157,8 +159,6 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 			break;
 		}
 		pipe_end_thinking(ps);
-		if (ps->tools != NULL)
-			break; /* shown when it runs */
 		if (ps->last != '\n' && ps->last != 0)
 			pipe_out(ps, "\n", 1);
 		fprintf(stdout, "[tool call %s] %s(%s)\n", tc->id ? tc->id : "", tc->name ? tc->name : "",

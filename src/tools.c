@@ -33,12 +33,27 @@ struct tools {
 	struct tools_call cur;
 	struct mcp_call *running;
 	bool busy, asking;
+	bool settling; /* results are in; waiting for a tool list to be fetched again */
 	json_t *always; /* model tool names and "server:NAME" allowed for the session */
 	struct loop_timer *timer;
 	struct app *app;
 };
 
 static void tools_step(struct tools *t);
+
+/* A server's tools changed: the model gets the new list with its next
+ * request, which may have waited for it. */
+static void
+tools_changed(void *arg)
+{
+	struct tools *t = arg;
+
+	tools_offer(t);
+	if (t->settling && !mcp_relisting(t->mcp)) {
+		t->settling = false;
+		tools_step(t);
+	}
+}
 
 struct mcp *
 tools_mcp_open(struct app *a, const char *list, void (*done)(void *arg), void *arg, char **cause)
@@ -81,6 +96,7 @@ tools_new(struct chat *c, struct mcp *m, enum tools_policy policy, int rounds, c
 	t->arg = arg;
 	t->always = json_object();
 	t->app = chat_app(c);
+	mcp_on_change(m, tools_changed, t);
 	return t;
 }
 
@@ -90,6 +106,7 @@ tools_free(struct tools *t)
 	if (t == NULL)
 		return;
 	mcp_call_cancel(t->running, "parley is closing");
+	mcp_on_change(t->mcp, NULL, NULL);
 	loop_timer_cancel(t->app->loop, t->timer);
 	json_decref(t->calls);
 	json_decref(t->always);
@@ -218,6 +235,22 @@ tools_run(struct tools *t)
 	t->running = mcp_call(t->cur.tool, t->cur.args, tools_result, t);
 }
 
+/* The server a model tool name belongs to by its prefix, if any. */
+static struct mcp_server *
+tools_server_of(struct tools *t, const char *name)
+{
+	for (size_t i = 0; i < mcp_server_count(t->mcp); i++) {
+		struct mcp_server *s = mcp_server_at(t->mcp, i);
+		char *p = mcp_llm_name(mcp_server_name(s), "");
+		bool match = strncmp(name, p, strlen(p)) == 0;
+
+		free(p);
+		if (match)
+			return s;
+	}
+	return NULL;
+}
+
 static bool
 tools_allowed(struct tools *t)
 {
@@ -238,6 +271,12 @@ tools_step(struct tools *t)
 	if (t->next >= json_array_size(t->calls)) {
 		char *cause = NULL;
 
+		/* a call that changed its server's tools (list_changed) is
+		 * answered before the new list is in: wait for it */
+		if (mcp_relisting(t->mcp)) {
+			t->settling = true;
+			return;
+		}
 		t->busy = false;
 		json_decref(t->calls);
 		t->calls = NULL;
@@ -252,7 +291,12 @@ tools_step(struct tools *t)
 	}
 	tools_fill(t, t->next);
 	if (t->cur.tool == NULL || !t->cur.tool->enabled) {
-		text = xasprintf("Error: there is no tool named \"%s\"", t->cur.name);
+		struct mcp_server *s = tools_server_of(t, t->cur.name);
+
+		if (s != NULL && mcp_server_state(s) == MCP_FAILED)
+			text = xasprintf("Error: the MCP server %s is not running: %s", mcp_server_name(s), mcp_server_error(s));
+		else
+			text = xasprintf("Error: there is no tool named \"%s\"", t->cur.name);
 		if (tools_record(t, text, "no such tool", 0)) {
 			t->next++;
 			tools_later(t);
