@@ -47,6 +47,7 @@ struct slash_face {
 	int (*quit)(void *arg); /* /quit */
 	int (*send)(void *arg); /* a turn was started (/retry): follow it */
 	bool (*confirm)(void *arg, const char *question); /* y/n, e.g. /rm */
+	int (*tools)(void *arg, const char *args); /* /tools [on|off WHAT] */
 };
 
 /* Run one line that starts with '/'. Returns 0, -1 on error (already

@@ -78,6 +78,10 @@ void tools_answer(struct tools *t, enum tools_answer a);
  * left are recorded as not run, and the turn ends. */
 void tools_stop(struct tools *t, const char *why);
 bool tools_busy(const struct tools *t);
+/* /tools: with no args, the tools and whether each is offered; "on WHAT"
+ * or "off WHAT" (a tool, a server or "all") switches them and offers the
+ * rest. The text to show, or NULL with *cause. */
+char *tools_command(struct tools *t, const char *args, char **cause);
 /* "read-only", "destructive" ... for a face to show beside a call. */
 const char *tools_hints(const struct mcp_tool *tool, char *buf, size_t len);
 

@@ -47,6 +47,7 @@
 #include "progress.h"
 #include "pipe.h"
 #include "slash.h"
+#include "tools.h"
 #include "util.h"
 
 #define REPL_HISTORY_SIZE 1000
@@ -97,6 +98,13 @@ struct repl {
 	size_t npend;
 	struct termios saved_tio;
 	bool tio_saved;
+
+	/* --tools */
+	struct mcp *mcp;
+	struct tools *tools;
+	bool mcp_ready;
+	bool asking; /* a tool call waits for y/n */
+	struct buf answer;
 
 	/* model names for completion, fetched once */
 	char **models;
@@ -347,11 +355,14 @@ repl_event(struct chat *c, const struct llm_ev *ev, void *arg)
 		tc = ev->call;
 		repl_end_thinking(r);
 		repl_end_line(r);
-		printf("[tool call] %s(%s)\n", tc->name ? tc->name : "", tc->args ? tc->args : "");
+		if (r->tools == NULL)
+			printf("[tool call] %s(%s)\n", tc->name ? tc->name : "", tc->args ? tc->args : "");
 		break;
 	case LLM_EV_DONE:
 		repl_end_thinking(r);
 		repl_end_line(r);
+		if (r->tools != NULL && tools_after_reply(r->tools))
+			break; /* the calls run; the model answers again */
 		if (r->a->cfg->verbose) {
 			line = pipe_stats_line(chat_stats(c), chat_ttft_ms(c), chat_elapsed_ms(c));
 			repl_dim(r, line);
@@ -431,10 +442,217 @@ repl_follow(void *arg)
 	r->wordw = 0;
 	repl_measure(r);
 	repl_echo(r, false);
-	while (!r->reply_done && chat_busy(r->c))
+	while (!r->reply_done && (chat_busy(r->c) || (r->tools != NULL && tools_busy(r->tools))))
 		loop_run_once(r->a->loop, -1);
 	repl_echo(r, true);
 	fflush(stdout);
+	return 0;
+}
+
+/* --- tools ------------------------------------------------------------------ */
+
+/* A server's or model's text, safe for the terminal. */
+static char *
+repl_safe(const char *s, size_t max)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n && i < max; i++)
+		buf_putc(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
+	if (n > max)
+		buf_printf(&b, "... (%zu bytes)", n);
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+static void repl_ask_input(int fd, int events, void *arg);
+
+/* Take the answer from what was typed (maybe typed ahead): true once a
+ * whole line is in. */
+static bool
+repl_ask_take(struct repl *r)
+{
+	while (r->inpos < r->inlen) {
+		char c = (char)r->in[r->inpos++];
+
+		if (c == '\n')
+			return true;
+		buf_putc(&r->answer, c);
+	}
+	return false;
+}
+
+static void
+repl_ask_done(struct repl *r, bool eof)
+{
+	const char *a = r->answer.data ? r->answer.data : "";
+	enum tools_answer ans = TOOLS_NO;
+
+	while (*a == ' ')
+		a++;
+	if (eof || *a == 'q' || *a == 'Q')
+		ans = TOOLS_STOP;
+	else if (*a == 'y' || *a == 'Y')
+		ans = TOOLS_YES;
+	else if (*a == 'a' || *a == 'A' || *a == 't' || *a == 'T')
+		ans = TOOLS_YES_TOOL;
+	else if (*a == 's' || *a == 'S')
+		ans = TOOLS_YES_SERVER;
+	buf_reset(&r->answer);
+	r->asking = false;
+	loop_unwatch(r->a->loop, STDIN_FILENO);
+	repl_echo(r, false);
+	tools_answer(r->tools, ans);
+}
+
+static void
+repl_ask_input(int fd, int events, void *arg)
+{
+	struct repl *r = arg;
+	ssize_t n;
+
+	(void)events;
+	n = read(fd, r->in, sizeof r->in);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		repl_ask_done(r, true);
+		return;
+	}
+	r->inpos = 0;
+	r->inlen = (size_t)n;
+	if (repl_ask_take(r))
+		repl_ask_done(r, false);
+}
+
+static void
+repl_tool_ask(struct tools *t, const struct tools_call *call, void *arg)
+{
+	struct repl *r = arg;
+	char hints[64], *args = repl_safe(call->args, 2000);
+
+	(void)t;
+	repl_end_line(r);
+	printf("%srun %s%s [%s]%s\n  %s\n", r->color ? "\033[1m" : "", call->name, r->color ? "\033[0m" : "",
+	    tools_hints(call->tool, hints, sizeof hints), call->tool->title ? "" : "", args);
+	printf("allow? [y]es, [n]o, [a]lways this tool, always this [s]erver, [q]uit: ");
+	fflush(stdout);
+	free(args);
+	r->asking = true;
+	repl_echo(r, true);
+	if (repl_ask_take(r)) {
+		repl_ask_done(r, false);
+		return;
+	}
+	loop_watch(r->a->loop, STDIN_FILENO, LOOP_READ, repl_ask_input, r);
+}
+
+static void
+repl_tool_started(struct tools *t, const struct tools_call *call, void *arg)
+{
+	struct repl *r = arg;
+	char *args = repl_safe(call->args, 300), *line = xasprintf("[tool %s] %s", call->name, args);
+
+	(void)t;
+	repl_end_line(r);
+	repl_dim(r, line);
+	free(line);
+	free(args);
+}
+
+static void
+repl_tool_finished(struct tools *t, const struct tools_call *call, const char *text, const char *error, int64_t ms,
+    void *arg)
+{
+	struct repl *r = arg;
+	char *shown = repl_safe(text, error ? 300 : 120);
+	char *line = xasprintf("[tool %s] %s, %zu bytes, %lld ms: %s", call->name, error ? error : "ok", strlen(text),
+	    (long long)ms, shown);
+
+	(void)t;
+	repl_end_line(r);
+	if (error != NULL)
+		repl_error(r, line);
+	else
+		repl_dim(r, line);
+	free(line);
+	free(shown);
+	r->fresh = true;
+}
+
+static void
+repl_tool_ended(struct tools *t, const char *why, void *arg)
+{
+	struct repl *r = arg;
+
+	(void)t;
+	repl_end_line(r);
+	repl_error(r, why);
+	r->reply_done = true;
+}
+
+static int
+repl_tools_cmd(void *arg, const char *args)
+{
+	struct repl *r = arg;
+	char *cause = NULL, *text;
+
+	if (r->tools == NULL) {
+		repl_error(r, "no MCP tools here: start parley with --tools all (or --tools SERVER,...)");
+		return -1;
+	}
+	if ((text = tools_command(r->tools, args, &cause)) == NULL) {
+		repl_error(r, cause);
+		free(cause);
+		return -1;
+	}
+	repl_print(r, text);
+	free(text);
+	return 0;
+}
+
+static void
+repl_mcp_ready(void *arg)
+{
+	((struct repl *)arg)->mcp_ready = true;
+}
+
+static int
+repl_tools_start(struct repl *r)
+{
+	static const struct tools_hooks hooks = { repl_tool_ask, repl_tool_started, repl_tool_finished, repl_tool_ended };
+	const struct config *cfg = r->a->cfg;
+	char *cause = NULL;
+	json_t *offered;
+
+	r->mcp = tools_mcp_open(r->a, cfg->tools, repl_mcp_ready, r, &cause);
+	if (r->mcp == NULL) {
+		fprintf(stderr, "parley: %s\n", cause);
+		free(cause);
+		return LLM_ERR_USAGE;
+	}
+	app_run_until(r->a, &r->mcp_ready);
+	for (size_t i = 0; i < mcp_server_count(r->mcp); i++) {
+		struct mcp_server *s = mcp_server_at(r->mcp, i);
+		char *line;
+
+		if (mcp_server_state(s) != MCP_FAILED)
+			continue;
+		line = xasprintf("MCP server %s: %s (its tools are left out)", mcp_server_name(s), mcp_server_error(s));
+		repl_error(r, line);
+		free(line);
+	}
+	r->tools = tools_new(r->c, r->mcp, tools_policy_of(cfg->approve), cfg->tool_rounds, &hooks, r);
+	tools_offer(r->tools);
+	offered = mcp_tools_json(r->mcp);
+	if (!cfg->quiet) {
+		char *line = xasprintf("%zu MCP tools offered to the model (/tools to list or switch them)",
+		    offered ? json_array_size(offered) : 0);
+
+		repl_dim(r, line);
+		free(line);
+	}
+	json_decref(offered);
 	return 0;
 }
 
@@ -449,6 +667,8 @@ repl_send(struct repl *r, const char *text)
 		r->files = NULL;
 	} else
 		msg = xstrdup(text);
+	if (r->tools != NULL)
+		tools_new_turn(r->tools);
 	/* chat_send takes the images, sent or not */
 	if (chat_send(r->c, msg, r->images, r->nimages, &cause) != 0) {
 		repl_error(r, cause);
@@ -1422,7 +1642,15 @@ repl_sigint(int sig, void *arg)
 	r->a->interrupted = true;
 	if (r->c != NULL && chat_busy(r->c))
 		chat_stop(r->c);
-	else
+	else if (r->tools != NULL && tools_busy(r->tools)) {
+		/* Ctrl-C stops a running tool call (the server is told) */
+		if (r->asking) {
+			r->asking = false;
+			loop_unwatch(r->a->loop, STDIN_FILENO);
+			buf_reset(&r->answer);
+		}
+		tools_stop(r->tools, "interrupted");
+	} else
 		r->sigint = true; /* the prompt (or a question) drops its line */
 }
 
@@ -1567,6 +1795,8 @@ repl_start(struct repl *r)
 		free(r->files);
 		r->files = NULL;
 	}
+	if (cfg->tools != NULL)
+		return repl_tools_start(r);
 	return 0;
 }
 
@@ -1613,6 +1843,7 @@ repl_main(struct app *a)
 		.quit = repl_quit,
 		.send = repl_follow,
 		.confirm = repl_confirm,
+		.tools = repl_tools_cmd,
 	};
 	repl_measure(&r);
 	signal(SIGPIPE, SIG_IGN);
@@ -1655,6 +1886,9 @@ repl_main(struct app *a)
 	rc = 0;
 out:
 	httpd_free(httpd);
+	tools_free(r.tools);
+	mcp_free(r.mcp);
+	buf_free(&r.answer);
 	if (r.el != NULL)
 		el_end(r.el);
 	if (r.hist != NULL)

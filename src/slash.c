@@ -59,6 +59,7 @@ const struct slash_cmd slash_table[] = {
 	{ "/attach", "FILE", "attach an image or a text file to the next message", SLASH_ARG_FILE },
 	{ "/copy", "[N]", "copy the last reply (or its Nth code block) to the clipboard", SLASH_ARG_NONE },
 	{ "/export", "[md|json] [FILE]", "write this session as Markdown or JSON", SLASH_ARG_FILE },
+	{ "/tools", "[on|off NAME|SERVER|all]", "list the MCP tools offered to the model, or switch some on or off", SLASH_ARG_TEXT },
 	{ "/theme", "[NAME]", "change the colour theme", SLASH_ARG_THEME },
 	{ "/stats", "", "statistics of the last reply and the context", SLASH_ARG_NONE },
 	{ "/help", "", "this list", SLASH_ARG_NONE },
@@ -633,6 +634,14 @@ slash_copy(struct slash_ctx *x, const char *args)
 }
 
 static int
+slash_tools(struct slash_ctx *x, const char *args)
+{
+	if (x->face->tools == NULL)
+		return slash_error(x, "no MCP tools are offered here: run the REPL or pipe mode with --tools all (or --tools SERVER,...)");
+	return slash_face_rc(x->face->tools(x->arg, args));
+}
+
+static int
 slash_export(struct slash_ctx *x, const char *args)
 {
 	const char *sid = chat_session_id(x->c), *file;
@@ -764,7 +773,7 @@ slash_quit(struct slash_ctx *x, const char *args)
 static const slash_fn slash_fns[] = {
 	slash_model, slash_models, slash_pull, slash_rm, slash_show, slash_system, slash_set,
 	slash_think, slash_new, slash_sessions, slash_rename, slash_clear, slash_retry,
-	slash_attach, slash_copy, slash_export, slash_theme, slash_stats, slash_help, slash_quit
+	slash_attach, slash_copy, slash_export, slash_tools, slash_theme, slash_stats, slash_help, slash_quit
 };
 _Static_assert(sizeof slash_fns / sizeof slash_fns[0] == sizeof slash_table / sizeof slash_table[0],
     "one handler per command");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 struct tools {
@@ -129,6 +130,63 @@ bool
 tools_busy(const struct tools *t)
 {
 	return t->busy;
+}
+
+char *
+tools_command(struct tools *t, const char *args, char **cause)
+{
+	struct buf b = { 0 };
+	char hints[64];
+	size_t n = 0, on = 0;
+	bool enable;
+	const char *what;
+
+	while (*args == ' ')
+		args++;
+	if (*args == '\0') {
+		for (size_t i = 0; i < mcp_tool_count(t->mcp); i++) {
+			struct mcp_tool *tool = mcp_tool_at(t->mcp, i);
+
+			on += tool->enabled;
+			buf_printf(&b, "%s %s [%s]\n", tool->enabled ? "on " : "off", tool->llm_name,
+			    tools_hints(tool, hints, sizeof hints));
+		}
+		for (size_t i = 0; i < mcp_server_count(t->mcp); i++) {
+			struct mcp_server *s = mcp_server_at(t->mcp, i);
+
+			if (mcp_server_state(s) == MCP_FAILED)
+				buf_printf(&b, "server %s failed: %s\n", mcp_server_name(s), mcp_server_error(s));
+		}
+		buf_printf(&b, "%zu of %zu tools offered (/tools off NAME|SERVER|all, /tools on ...)", on,
+		    mcp_tool_count(t->mcp));
+		return buf_steal(&b);
+	}
+	if (strncmp(args, "on ", 3) == 0)
+		enable = true;
+	else if (strncmp(args, "off ", 4) == 0)
+		enable = false;
+	else {
+		util_fail(cause, "usage: /tools [on|off NAME|SERVER|all]");
+		return NULL;
+	}
+	what = args + (enable ? 3 : 4);
+	while (*what == ' ')
+		what++;
+	for (size_t i = 0; i < mcp_tool_count(t->mcp); i++) {
+		struct mcp_tool *tool = mcp_tool_at(t->mcp, i);
+
+		if (strcmp(what, "all") == 0 || strcmp(what, tool->llm_name) == 0 ||
+		    strcmp(what, mcp_server_name(tool->server)) == 0) {
+			mcp_tool_enable(t->mcp, tool, enable);
+			n++;
+		}
+	}
+	if (n == 0) {
+		util_fail(cause, "no tool or server is called %s (see /tools)", what);
+		return NULL;
+	}
+	tools_offer(t);
+	return xasprintf("%zu tool%s %s", n, n == 1 ? "" : "s", enable ? "on" : "off");
 }
 
 const char *

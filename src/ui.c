@@ -1315,6 +1315,7 @@ static const struct slash_face ui_slash_face = {
 	ui_sf_quit,
 	ui_sf_send,
 	ui_sf_confirm,
+	NULL, /* /tools: MCP tools run in the REPL and pipe mode */
 };
 
 static void

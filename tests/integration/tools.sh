@@ -164,5 +164,23 @@ run_parley --provider ollama --base-url "$G_URL" -m qwen3:8b --mcp "$MCP" --tool
 expect_eq "tools/list_changed: the new tool is offered on the next request" "0 grown" "$RC $OUT"
 expect_eq "offered: 8 tools, then 9" "8 9 9" "$(jq -r 'select(.path=="/api/chat")|.body.tools|length' "$G_LOG" | tr '\n' ' ' | sed 's/ $//')"
 
+# --- the REPL asks ------------------------------------------------------------
+start_fake Q ollama '{"models":[{"name":"qwen3:8b"}],"chat":['"$(call q1 fs__read_text_file '{"path":"'"$WORK"'/notes.txt"}')"',{"tokens":["4711"]},'"$(call q2 fs__write_file '{"path":"'"$WORK"'/y","content":"z"}')"',{"tokens":["not written"]},{"tokens":["no tools now"]}]}' || exit 1
+printf 'the code?\ny\nwrite it down\nn\n/tools\n/tools off fs\nand now?\n/tools off nothing\n' |
+	"$PARLEY_BIN" --repl --provider ollama --base-url "$Q_URL" -m qwen3:8b --mcp "$MCP" --tools fs >"$T_DIR/repl.out" 2>&1
+expect_eq "REPL: exits 0" "0" "$?"
+REPL=$(cat "$T_DIR/repl.out")
+expect_contains "REPL: the call is shown with its hints and arguments before it runs" "$REPL" \
+	"run fs__read_text_file [read-only]"
+expect_contains "REPL: the question" "$REPL" "allow? [y]es, [n]o, [a]lways this tool, always this [s]erver, [q]uit:"
+expect_contains "REPL: y ran it, and the model answered from it" "$REPL" "4711"
+expect_contains "REPL: n declined the write" "$REPL" "[tool fs__write_file] declined"
+check "REPL: the declined write did not happen" test ! -e "$WORK/y"
+expect_contains "REPL: /tools lists each tool with its state" "$REPL" "on  fs__write_file [destructive, idempotent]"
+expect_contains "REPL: /tools off SERVER" "$REPL" "14 tools off"
+expect_eq "REPL: after /tools off, no tools are offered" "14 14 14 14 0" \
+	"$(jq -r 'select(.path=="/api/chat")|.body.tools|length' "$Q_LOG" | tr '\n' ' ' | sed 's/ $//')"
+expect_contains "REPL: /tools off with a name that matches nothing" "$REPL" "no tool or server is called nothing"
+
 check "no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' <<<"$ERR")"
 done_testing
