@@ -44,6 +44,7 @@ struct mcp_result {
 	bool rpc_error; /* no result: JSON-RPC error, timeout, server gone */
 	char *text; /* what the model is sent back */
 	int64_t ms; /* request to answer */
+	int64_t us; /* the same in microseconds */
 };
 
 /* The servers of a config file. path NULL: $XDG_CONFIG_HOME/parley/mcp.json,

@@ -5,6 +5,10 @@
  * sees, the hints, the parameters and the description; --json prints
  * everything, input schemas included. Exit 0 when every server started
  * is ready, 1 when one failed, 2 for a bad file or name.
+ *
+ * parley tools --call NAME [--args JSON] [--repeat N] runs one tool by
+ * hand (no model involved) and prints what the model would get back, or
+ * with --json the result and each call's time in microseconds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,9 +126,68 @@ cmd_tools_text(struct mcp *m)
 	}
 }
 
+struct cmd_tools_call {
+	struct mcp_tool *tool;
+	const char *args;
+	long left;
+	bool done, failed;
+	char *text;
+	json_t *us;
+};
+
+static void
+cmd_tools_called(const struct mcp_result *res, void *arg)
+{
+	struct cmd_tools_call *k = arg;
+
+	json_array_append_new(k->us, json_integer((json_int_t)res->us));
+	free(k->text);
+	k->text = xstrdup(res->text);
+	k->failed = res->is_error || res->rpc_error;
+	if (--k->left > 0 && !k->failed)
+		mcp_call(k->tool, k->args, cmd_tools_called, k);
+	else
+		k->done = true;
+}
+
+/* --call: 0 when the tool answered, 1 when it failed. */
+static int
+cmd_tools_call(struct app *a, struct mcp *m, const char *name, const char *args, long repeat, bool json)
+{
+	struct cmd_tools_call k = { 0 };
+	int rc;
+
+	k.tool = mcp_tool_find(m, name);
+	if (k.tool == NULL) {
+		fprintf(stderr, "parley: tools --call: no tool is called %s (parley tools lists them)\n", name);
+		return 2;
+	}
+	k.args = args;
+	k.left = repeat;
+	k.us = json_array();
+	mcp_call(k.tool, args, cmd_tools_called, &k);
+	app_run_until(a, &k.done);
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:b, s:O}", "name", name, "content", k.text ? k.text : "", "error",
+		    k.failed, "us", k.us);
+		char *s = json_dumps(o, JSON_COMPACT);
+
+		puts(s);
+		free(s);
+		json_decref(o);
+	} else
+		printf("%s\n", k.text ? k.text : "");
+	rc = k.failed ? 1 : 0;
+	free(k.text);
+	json_decref(k.us);
+	return rc;
+}
+
 int
 cmd_tools(struct config *cfg, int argc, char **argv)
 {
+	const char *call = NULL, *call_args = "{}";
+	long repeat = 1;
 	struct buf list = { 0 };
 	bool json = cfg->json, done = false, failed = false;
 	char *cause = NULL;
@@ -134,8 +197,21 @@ cmd_tools(struct config *cfg, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
-		else if (argv[i][0] == '-') {
-			fprintf(stderr, "parley: tools: unknown option %s (usage: parley tools [--json] [SERVER|SERVER__TOOL ...])\n",
+		else if (strcmp(argv[i], "--call") == 0 && i + 1 < argc)
+			call = argv[++i];
+		else if (strcmp(argv[i], "--args") == 0 && i + 1 < argc)
+			call_args = argv[++i];
+		else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+			char *end;
+
+			repeat = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || repeat < 1 || repeat > 1000000) {
+				fprintf(stderr, "parley: tools: --repeat takes a count from 1 to 1000000\n");
+				return 2;
+			}
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "parley: tools: unknown option %s (usage: parley tools [--json] [SERVER|SERVER__TOOL ...] "
+			                "[--call NAME [--args JSON] [--repeat N]])\n",
 			    argv[i]);
 			return 2;
 		} else
@@ -155,6 +231,20 @@ cmd_tools(struct config *cfg, int argc, char **argv)
 		                "{\"mcpServers\": {\"NAME\": {\"command\": ..., \"args\": [...]}}}\n",
 		    cfg->mcp_path ? cfg->mcp_path : "$XDG_CONFIG_HOME/parley/mcp.json");
 	app_run_until(&a, &done);
+	if (call != NULL) {
+		json_t *j = json_loads(call_args, 0, NULL);
+		int rc;
+
+		if (!json_is_object(j)) {
+			fprintf(stderr, "parley: tools: --args must be a JSON object, not %s\n", call_args);
+			rc = 2;
+		} else
+			rc = cmd_tools_call(&a, m, call, call_args, repeat, json);
+		json_decref(j);
+		mcp_free(m);
+		app_free(&a);
+		return rc;
+	}
 	for (size_t i = 0; i < mcp_server_count(m); i++)
 		failed = failed || mcp_server_state(mcp_server_at(m, i)) == MCP_FAILED;
 	if (json) {

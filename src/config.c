@@ -811,8 +811,9 @@ config_load(struct config *cfg, int argc, char **argv, char **cause)
 			if (cfg->nargs == 0 && config_is_command(argv[optind])) {
 				command = true;
 				config_append(&cfg->args, &cfg->nargs, argv[optind++]);
-				/* sessions parses its own options (-o FILE) */
-				if (strcmp(cfg->args[0], "sessions") == 0) {
+				/* sessions and tools parse their own options (-o FILE,
+				 * --call NAME) */
+				if (strcmp(cfg->args[0], "sessions") == 0 || strcmp(cfg->args[0], "tools") == 0) {
 					while (optind < argc)
 						config_append(&cfg->args, &cfg->nargs, argv[optind++]);
 					break;

@@ -59,6 +59,7 @@ struct mcp_call {
 	void (*progress)(double progress, double total, const char *msg, void *arg);
 	struct loop_timer *late; /* answers a call to a server that is not running */
 	int64_t t0;
+	int64_t t0_ns;
 	struct mcp_call *next;
 };
 
@@ -86,8 +87,13 @@ struct mcp_server {
 	int resets; /* sessions the server ended */
 	json_t *page; /* tools gathered while listing */
 	int pages;
-	struct mcp_tool *tools;
+	/* each tool stays where it is while the server lives, so a face may
+	 * hold one across a list change; those a change removed are kept in
+	 * retired until then */
+	struct mcp_tool **tools;
 	size_t ntools;
+	struct mcp_tool **retired;
+	size_t nretired;
 	char last_log[MCP_LOG_LAST];
 };
 
@@ -336,13 +342,11 @@ mcp_hint(json_t *ann, const char *key, bool dflt)
 static void
 mcp_tools_take(struct mcp_server *s, json_t *list)
 {
-	size_t i, n = 0;
+	struct mcp_tool **old = s->tools;
+	size_t i, n = 0, nold = s->ntools;
 	json_t *t;
 
-	for (i = 0; i < s->ntools; i++)
-		mcp_tool_clear(&s->tools[i]);
-	free(s->tools);
-	s->tools = json_array_size(list) ? xcalloc(json_array_size(list), sizeof *s->tools) : NULL;
+	s->tools = xcalloc(json_array_size(list) + 1, sizeof *s->tools);
 	json_array_foreach(list, i, t)
 	{
 		const char *name = json_string_value(json_object_get(t, "name"));
@@ -354,7 +358,18 @@ mcp_tools_take(struct mcp_server *s, json_t *list)
 			mcp_log(s, "a tool without a name was left out");
 			continue;
 		}
-		mt = &s->tools[n++];
+		mt = NULL;
+		for (size_t j = 0; j < nold && mt == NULL; j++) {
+			if (old[j] != NULL && strcmp(old[j]->name, name) == 0) {
+				mt = old[j];
+				old[j] = NULL;
+				mcp_tool_clear(mt);
+				memset(mt, 0, sizeof *mt);
+			}
+		}
+		if (mt == NULL)
+			mt = xcalloc(1, sizeof *mt);
+		s->tools[n++] = mt;
 		mt->server = s;
 		mt->name = xstrdup(name);
 		if (title == NULL)
@@ -375,6 +390,13 @@ mcp_tools_take(struct mcp_server *s, json_t *list)
 		mt->open_world = mcp_hint(ann, "openWorldHint", true);
 	}
 	s->ntools = n;
+	for (size_t j = 0; j < nold; j++) {
+		if (old[j] == NULL)
+			continue;
+		s->retired = xreallocarray(s->retired, s->nretired + 1, sizeof *s->retired);
+		s->retired[s->nretired++] = old[j];
+	}
+	free(old);
 }
 
 static bool
@@ -403,7 +425,7 @@ mcp_tools_rebuild(struct mcp *m)
 		if (s->state != MCP_READY)
 			continue;
 		for (size_t j = 0; j < s->ntools; j++) {
-			struct mcp_tool *t = &s->tools[j];
+			struct mcp_tool *t = s->tools[j];
 			char *name = mcp_llm_name(s->name, t->name);
 
 			for (int k = 2; mcp_name_taken(m, m->ntools, name); k++) {
@@ -851,9 +873,16 @@ mcp_free(struct mcp *m)
 			loop_timer_cancel(m->a->loop, c->late);
 			free(c);
 		}
-		for (size_t j = 0; j < s->ntools; j++)
-			mcp_tool_clear(&s->tools[j]);
+		for (size_t j = 0; j < s->ntools; j++) {
+			mcp_tool_clear(s->tools[j]);
+			free(s->tools[j]);
+		}
+		for (size_t j = 0; j < s->nretired; j++) {
+			mcp_tool_clear(s->retired[j]);
+			free(s->retired[j]);
+		}
 		free(s->tools);
+		free(s->retired);
 		json_decref(s->page);
 		json_decref(s->only);
 		json_decref(s->info);
@@ -1188,6 +1217,7 @@ mcp_called(struct mcp_server *s, json_t *result, const char *err, void *arg)
 	c->rpc = NULL;
 	mcp_call_unlink(c);
 	res.ms = util_now_ms() - c->t0;
+	res.us = (util_now_ns() - c->t0_ns) / 1000;
 	if (err != NULL) {
 		res.rpc_error = true;
 		res.text = xasprintf("Error: %s", err);
@@ -1230,6 +1260,7 @@ mcp_call(struct mcp_tool *t, const char *args, mcp_call_cb cb, void *arg)
 	c->cb = cb;
 	c->arg = arg;
 	c->t0 = util_now_ms();
+	c->t0_ns = util_now_ns();
 	c->next = s->calls;
 	s->calls = c;
 	if (s->state != MCP_READY) {

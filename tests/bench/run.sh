@@ -9,7 +9,7 @@
 #   BENCH_QUICK=1   small inputs, fewer repetitions: a smoke run
 #   BENCH_REPS=N    repetitions of the heavy measurements (default 5)
 #   BENCH_TOKENS=N  tokens in the streamed reply (default 200000, quick 20000)
-#   BENCH_ROWS="3 5" only these groups of rows (1 and 2 run together; 4d
+#   BENCH_ROWS="3 5" only these groups of rows (7: MCP tools) (1 and 2 run together; 4d
 #                   belongs to 6, which needs the generated store)
 #
 # CPU is user+sys of the client process alone (wait4 in rusage.c); the
@@ -478,6 +478,41 @@ if $node_ok; then
 	else
 		say "parley serve did not start: $(cat "$work/serve.err")"
 	fi
+fi
+fi
+
+# ---- 7: MCP tools ----
+# One tool round trip through parley's MCP client (parley tools --call, its
+# own per-call times) against a client written on the wire in node, both
+# calling server-everything's echo over stdio; and start-to-ready of that
+# server (initialize and tools/list) through each.
+if want 7; then
+EVERYTHING=$root/tests/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+if [ -f "$EVERYTHING" ]; then
+	MN=$([ -n "${BENCH_QUICK:-}" ] && echo 200 || echo 2000)
+	printf '{"mcpServers":{"everything":{"command":"node","args":["%s","stdio"]}}}\n' "$EVERYTHING" >"$work/mcp.json"
+	say "MCP: $MN echo calls each way, $REPS runs"
+	: >"$work/mcp-parley.jsonl"
+	: >"$work/mcp-direct.jsonl"
+	: >"$work/mcp-ready.jsonl"
+	for ((i = 0; i < REPS; i++)); do
+		"$PARLEY" --mcp "$work/mcp.json" tools everything --call everything__echo --args '{"message":"hi"}' \
+			--repeat "$MN" --json >>"$work/mcp-parley.jsonl" 2>>"$errlog" || say "parley tools --call failed"
+		"$PARLEY" --mcp "$work/mcp.json" tools --json everything | jq -c '{ready_ms: .servers[0].ready_ms}' \
+			>>"$work/mcp-ready.jsonl" 2>>"$errlog" || say "parley tools failed"
+		node "$NODE_DIR/mcp_direct.mjs" "$EVERYTHING" "$MN" >>"$work/mcp-direct.jsonl" 2>>"$errlog" ||
+			say "the direct MCP client failed"
+	done
+	p50() { jq -r '.us | sort | .[length / 2 | floor] / 1000' "$1"; }
+	row 7a "MCP: added latency of one tool round trip (echo over stdio), p50" ms abs '<' 1 \
+		"$(paste -d' ' <(p50 "$work/mcp-parley.jsonl") <(p50 "$work/mcp-direct.jsonl") | awk '{ printf "%.6f\n", $1 - $2 }')" \
+		"a node client on the wire, p50 of the round trip" "$(p50 "$work/mcp-direct.jsonl")" \
+		"p50 through parley's MCP client minus p50 of the node client, same server, same run; below 0: parley's side is quicker"
+	row 7b "MCP: stdio server start to ready (server-everything)" ms ratio '<=' null \
+		"$(jcol "$work/mcp-ready.jsonl" ready_ms)" "the node client: spawn, initialize, tools/list" \
+		"$(jcol "$work/mcp-direct.jsonl" ready_ms)" "almost all of it is node starting the server"
+else
+	pending 7a "MCP: added latency of one tool round trip" "the MCP servers are not installed (make deps)"
 fi
 fi
 

@@ -67,6 +67,13 @@ run_parley --mcp "$MCP" tools fs memory
 expect_eq "parley tools NAME...: only those, exit 0" "0" "$RC"
 expect_contains "the text table" "$OUT" "fs__read_text_file(path, tail?, head?)  [read-only]"
 expect_not_contains "others are not started" "$OUT" "everything"
+run_parley --mcp "$MCP" tools fs --call fs__read_text_file --args '{"path":"'"$WORK"'/notes.txt"}'
+expect_eq "tools --call runs one tool by hand" "0 the door code is 4711" "$RC $OUT"
+run_parley --mcp "$MCP" tools bad --call bad__fail --json
+expect_eq "tools --call --json: a failing tool, exit 1" '1 "Error: the disk is on fire" true 1' \
+	"$RC $(jq -c '.content, .error, (.us|length)' <<<"$OUT" | tr '\n' ' ' | sed 's/ $//')"
+run_parley --mcp "$MCP" tools fs --call fs__nope
+expect_eq "tools --call of a tool that does not exist: exit 2" "2" "$RC"
 run_parley --mcp "$MCP" tools nope
 expect_eq "an unknown server: usage error" "2" "$RC"
 expect_contains "naming it" "$ERR" "nope is neither a configured MCP server"
