@@ -44,6 +44,7 @@
 #include "ui_text.h"
 #include "ui_theme.h"
 #include "ui_view.h"
+#include "tools.h"
 #include "util.h"
 
 #define UI_FRAME_MS 16
@@ -92,6 +93,9 @@ struct ui {
 	char *msg;
 	unsigned char msg_role;
 	char *ask_q;
+	char *tool_q; /* a tool call waits for y/n/a/s */
+	struct mcp *mcp; /* --tools */
+	struct tools *tools;
 	ui_ask_cb ask_cb;
 	void *ask_arg;
 	bool ask_answered, ask_yes;
@@ -529,7 +533,7 @@ ui_paint(struct ui *ui)
 {
 	int h = LINES, w = COLS, maxin, nin, cy, cx, status_y, in_y, rule_y, msg_y, tr_h;
 	struct ui_lines inl = { 0 };
-	bool msgline = ui->msg != NULL || ui->ask_q != NULL;
+	bool msgline = ui->msg != NULL || ui->ask_q != NULL || ui->tool_q != NULL;
 
 	ui->last_paint = util_now_ms();
 	ui->frames++;
@@ -567,7 +571,12 @@ ui_paint(struct ui *ui)
 	}
 	if (msgline) {
 		ui_draw_fill(msg_y, 0, w, UI_ROLE_TEXT);
-		if (ui->ask_q != NULL) {
+		if (ui->tool_q != NULL) {
+			char *q = xasprintf(" %s  [y]es [n]o [a]lways this tool, this [s]erver; Esc stops", ui->tool_q);
+
+			ui_draw_text(msg_y, 0, w, q, UI_ROLE_WARN | UI_ST_BOLD);
+			free(q);
+		} else if (ui->ask_q != NULL) {
 			char *q = xasprintf(" %s [y/n]", ui->ask_q);
 
 			ui_draw_text(msg_y, 0, w, q, UI_ROLE_WARN | UI_ST_BOLD);
@@ -773,6 +782,9 @@ ui_on_event(struct chat *c, const struct llm_ev *ev, void *arg)
 	case LLM_EV_DONE:
 		ui->online = true;
 		ui_store_arm(ui);
+		/* tool calls run, then the model is asked again */
+		if (ui->tools != NULL)
+			tools_after_reply(ui->tools);
 		break;
 	case LLM_EV_ERROR:
 		msg = xstrndup(ev->text ? ev->text : "", ev->len);
@@ -856,6 +868,12 @@ ui_send(struct ui *ui, const char *text)
 		ui_info(ui, "a reply is still streaming; Esc stops it");
 		return;
 	}
+	if (ui->tools != NULL && tools_busy(ui->tools)) {
+		ui_info(ui, "tool calls are running; Esc stops them");
+		return;
+	}
+	if (ui->tools != NULL)
+		tools_new_turn(ui->tools);
 	full = ui->doc ? xasprintf("%s\n\n%s", text, ui->doc) : xstrdup(text);
 	free(ui->last_sent);
 	ui->last_sent = xstrdup(text);
@@ -1302,6 +1320,116 @@ ui_sf_confirm(void *arg, const char *question)
 	return ui->ask_answered && ui->ask_yes;
 }
 
+static int
+ui_sf_tools(void *arg, const char *args)
+{
+	struct ui *ui = arg;
+	char *cause = NULL, *text;
+
+	if (ui->tools == NULL) {
+		ui_error(ui, "no MCP tools here: start parley with --tools all (or --tools SERVER,...)");
+		return -1;
+	}
+	if ((text = tools_command(ui->tools, args, &cause)) == NULL) {
+		ui_error(ui, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	ui_sf_print(ui, text);
+	free(text);
+	return 0;
+}
+
+/* ---- tools ---- */
+
+/* One line, safe for the screen. */
+static char *
+ui_tool_line(const char *s, size_t max)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n && i < max; i++)
+		buf_putc(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
+	if (n > max)
+		buf_printf(&b, "... (%zu bytes)", n);
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+static void
+ui_tool_ask(struct tools *t, const struct tools_call *call, void *arg)
+{
+	struct ui *ui = arg;
+	char hints[64], *args = ui_tool_line(call->args, 4000), *note;
+
+	(void)t;
+	/* the whole call goes in the transcript; the question below it */
+	note = xasprintf("%s wants to run %s [%s]%s%s\n%s", chat_model(ui->chat) ? chat_model(ui->chat) : "the model",
+	    call->name, tools_hints(call->tool, hints, sizeof hints), call->tool->title ? ": " : "",
+	    call->tool->title ? call->tool->title : "", args);
+	ui_sf_print(ui, note);
+	free(note);
+	free(ui->tool_q);
+	ui->tool_q = xasprintf("run %s?", call->name);
+	free(args);
+	ui->dirty = true;
+}
+
+static void
+ui_tool_started(struct tools *t, const struct tools_call *call, void *arg)
+{
+	(void)t;
+	ui_info(arg, "running %s ... (Esc stops it)", call->name);
+}
+
+static void
+ui_tool_finished(struct tools *t, const struct tools_call *call, const char *text, const char *error, int64_t ms,
+    void *arg)
+{
+	struct ui *ui = arg;
+	char *shown = ui_tool_line(text, 200);
+
+	(void)t;
+	if (error != NULL)
+		ui_error(ui, "%s: %s", call->name, shown);
+	else
+		ui_info(ui, "%s: %zu bytes in %lld ms", call->name, strlen(text), (long long)ms);
+	free(shown);
+	ui_check_session(ui);
+	ui_sync_transcript(ui, COLS);
+}
+
+static void
+ui_tool_ended(struct tools *t, const char *why, void *arg)
+{
+	struct ui *ui = arg;
+
+	(void)t;
+	free(ui->tool_q);
+	ui->tool_q = NULL;
+	ui_error(ui, "%s", why);
+	ui_check_session(ui);
+	ui_sync_transcript(ui, COLS);
+}
+
+static void
+ui_mcp_ready(void *arg)
+{
+	struct ui *ui = arg;
+	json_t *offered = mcp_tools_json(ui->mcp);
+
+	tools_offer(ui->tools);
+	for (size_t i = 0; i < mcp_server_count(ui->mcp); i++) {
+		struct mcp_server *s = mcp_server_at(ui->mcp, i);
+
+		if (mcp_server_state(s) == MCP_FAILED)
+			ui_error(ui, "MCP server %s: %s (its tools are left out)", mcp_server_name(s), mcp_server_error(s));
+	}
+	if (ui->msg == NULL)
+		ui_info(ui, "%zu MCP tools offered to the model (/tools)", offered ? json_array_size(offered) : 0);
+	json_decref(offered);
+}
+
 static const struct slash_face ui_slash_face = {
 	ui_sf_print,
 	ui_sf_error,
@@ -1315,7 +1443,7 @@ static const struct slash_face ui_slash_face = {
 	ui_sf_quit,
 	ui_sf_send,
 	ui_sf_confirm,
-	NULL, /* /tools: MCP tools run in the REPL and pipe mode */
+	ui_sf_tools,
 };
 
 static void
@@ -1374,12 +1502,16 @@ ui_main_key(struct ui *ui, int key)
 	case UI_ACT_STOP:
 		if (chat_busy(ui->chat))
 			chat_stop(ui->chat);
+		else if (ui->tools != NULL && tools_busy(ui->tools))
+			tools_stop(ui->tools, "stopped by the user");
 		else if (ui->msg != NULL)
 			ui_dismiss(ui);
 		break;
 	case UI_ACT_INTERRUPT:
 		if (chat_busy(ui->chat))
 			chat_stop(ui->chat);
+		else if (ui->tools != NULL && tools_busy(ui->tools))
+			tools_stop(ui->tools, "stopped by the user");
 		else
 			ui_quit_or_warn(ui);
 		break;
@@ -1472,6 +1604,26 @@ ui_key(struct ui *ui, int key)
 	enum ui_action act;
 
 	ui->dirty = true;
+	if (ui->tool_q != NULL) {
+		enum tools_answer a;
+
+		if (key == 'y' || key == 'Y')
+			a = TOOLS_YES;
+		else if (key == 'n' || key == 'N')
+			a = TOOLS_NO;
+		else if (key == 'a' || key == 'A')
+			a = TOOLS_YES_TOOL;
+		else if (key == 's' || key == 'S')
+			a = TOOLS_YES_SERVER;
+		else if (key == 27 || key == 'q' || key == UI_KEY_CTRL('c') || key == UI_KEY_CTRL('g'))
+			a = TOOLS_STOP;
+		else
+			return;
+		free(ui->tool_q);
+		ui->tool_q = NULL;
+		tools_answer(ui->tools, a);
+		return;
+	}
 	if (ui->ask_q != NULL) {
 		if (key == 'y' || key == 'Y')
 			ui_answer(ui, true);
@@ -1850,6 +2002,19 @@ ui_main(struct app *a)
 		ui_chat_note(ui.tr, a->store_error, UI_ROLE_ERROR);
 	ui.chat = chat_new(a, "tui", !cfg->no_save, &hooks, &ui);
 	ui_setup_chat(&ui);
+	if (cfg->tools != NULL) {
+		static const struct tools_hooks thooks = { ui_tool_ask, ui_tool_started, ui_tool_finished, ui_tool_ended };
+
+		/* the servers start behind the first frame; their tools are
+		 * offered once they are ready */
+		ui.mcp = tools_mcp_open(a, cfg->tools, ui_mcp_ready, &ui, &cause);
+		if (ui.mcp == NULL) {
+			ui_chat_note(ui.tr, cause, UI_ROLE_ERROR);
+			free(cause);
+			cause = NULL;
+		} else
+			ui.tools = tools_new(ui.chat, ui.mcp, tools_policy_of(cfg->approve), cfg->tool_rounds, &thooks, &ui);
+	}
 	if (chat_session_id(ui.chat) != NULL)
 		ui.sess_id = xstrdup(chat_session_id(ui.chat));
 	ui.data_version = a->store ? store_data_version(a->store) : 0;
@@ -1893,6 +2058,8 @@ ui_main(struct app *a)
 	loop_timer_cancel(a->loop, ui.msg_t);
 	loop_timer_cancel(a->loop, ui.store_t);
 	httpd_free(ui.httpd);
+	tools_free(ui.tools);
+	mcp_free(ui.mcp);
 	chat_free(ui.chat);
 	ui_chat_free(ui.tr);
 	ui_input_free(ui.in);
@@ -1900,6 +2067,7 @@ ui_main(struct app *a)
 	ui_free_attachments(&ui);
 	free(ui.msg);
 	free(ui.ask_q);
+	free(ui.tool_q);
 	free(ui.last_sent);
 	free(ui.sess_id);
 	if (getenv("PARLEY_TUI_STATS") != NULL) {

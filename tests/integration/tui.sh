@@ -322,4 +322,33 @@ check "the next turn sent the listener's reply as history" \
 	test "$(last_chat "$PACED_LOG" | jq -r '.body.messages[-2].content')" = "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15 w16 w17 w18 w19 w20 w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 wEND"
 end_tui "quit after a reply streamed through the listener"
 
+# MCP tools: the call is shown whole and asked about; y runs it, n declines
+MCPDIR="$TESTS_DIR/node/node_modules/@modelcontextprotocol"
+if [ -f "$MCPDIR/server-filesystem/package.json" ]; then
+	mkdir -p "$T_DIR/tw"
+	printf 'the wifi password is hunter2\n' >"$T_DIR/tw/wifi.txt"
+	printf '{"mcpServers":{"fs":{"command":"node","args":["%s","%s"]}}}\n' "$MCPDIR/server-filesystem/dist/index.js" "$T_DIR/tw" >"$T_DIR/tui-mcp.json"
+	start_fake TT ollama '{"models":[{"name":"qwen3:8b"}],"chat":[{"tokens":[],"tool_calls":[{"id":"t1","name":"fs__read_text_file","arguments":{"path":"'"$T_DIR/tw/wifi.txt"'"}}]},{"tokens":["It is ","hunter2."]},{"tokens":[],"tool_calls":[{"id":"t2","name":"fs__write_file","arguments":{"path":"'"$T_DIR/tw/new.txt"'","content":"x"}}]},{"tokens":["Not written."]}]}' || exit 1
+	start_tui "--provider ollama --base-url $TT_URL -m qwen3:8b --mcp $T_DIR/tui-mcp.json --tools fs"
+	expect_screen "tools: the TUI says how many it offers" "14 MCP tools offered" 20
+	keys "the wifi password?" Enter
+	expect_screen "tools: the call is shown with its hints" "wants to run fs__read_text_file [read-only]"
+	expect_screen "tools: and its arguments" "wifi.txt"
+	expect_screen "tools: the question" "run fs__read_text_file?  [y]es [n]o [a]lways this tool"
+	keys y
+	expect_screen "tools: y runs it and the model answers from it" "It is hunter2."
+	keys "write a file" Enter
+	expect_screen "tools: a write is asked about, marked destructive" "[destructive, idempotent]"
+	keys n
+	expect_screen "tools: n declines, the model is told and answers" "Not written."
+	check "tools: the declined write did not happen" test ! -e "$T_DIR/tw/new.txt"
+	keys "/tools" Enter
+	expect_screen "tools: /tools lists them" "on  fs__write_file [destructive, idempotent]"
+	end_tui "quit after tool calls"
+	expect_eq "tools: the result went back to the model as a tool message" '"the wifi password is hunter2\n"' \
+		"$(jq -c 'select(.path=="/api/chat")|[.body.messages[]|select(.role=="tool")][0].content' "$TT_LOG" | sed -n 2p)"
+else
+	not_ok "the MCP servers are installed" "run make deps"
+fi
+
 done_testing
