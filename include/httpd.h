@@ -8,9 +8,20 @@
 
 #include "app.h"
 #include "llm.h"
+#include "tools.h"
 #include "util.h"
 
 struct httpd;
+
+/* parley serve --tools: MCP tools offered to clients that send none, and
+ * run by the listener itself. */
+struct httpd_tools {
+	struct mcp *mcp; /* NULL: off */
+	enum tools_policy policy; /* always or never: nobody is there to ask */
+	int rounds;
+};
+void httpd_set_tools(struct httpd *h, struct mcp *m, enum tools_policy policy, int rounds);
+const struct httpd_tools *httpd_tools(const struct httpd *h);
 
 /* Listen on [ADDR:]PORT (default 127.0.0.1:8002; port 0 picks a free
  * one). A non-loopback address needs a key (cfg->serve_key). NULL with

@@ -66,8 +66,10 @@ int mcp_pick(struct mcp *m, const char *list, char **cause);
 /* Whether a ready server is listing its tools again (after
  * tools/list_changed); the change callback follows. */
 bool mcp_relisting(const struct mcp *m);
-/* Called when a server's tool list changed after start (may be NULL). */
-void mcp_on_change(struct mcp *m, void (*cb)(void *arg), void *arg);
+/* cb(arg) runs whenever a server's tool list changed after start, until
+ * mcp_unwatch with the same pair. */
+void mcp_watch(struct mcp *m, void (*cb)(void *arg), void *arg);
+void mcp_unwatch(struct mcp *m, void (*cb)(void *arg), void *arg);
 
 size_t mcp_server_count(const struct mcp *m);
 struct mcp_server *mcp_server_at(const struct mcp *m, size_t i);

@@ -12,7 +12,14 @@
 
 #include "app.h"
 #include "httpd.h"
+#include "tools.h"
 #include "util.h"
+
+static void
+cmd_serve_ready(void *arg)
+{
+	*(bool *)arg = true;
+}
 
 static void
 cmd_serve_stop(int sig, void *arg)
@@ -28,7 +35,8 @@ cmd_serve(struct config *cfg, int argc, char **argv)
 {
 	struct app a;
 	struct httpd *h;
-	bool done = false;
+	bool done = false, ready = false;
+	struct mcp *mcp = NULL;
 	char *msg = NULL, *note = NULL, *cause = NULL;
 	enum llm_err err;
 
@@ -40,6 +48,11 @@ cmd_serve(struct config *cfg, int argc, char **argv)
 	if (httpd_check(cfg->listen, cfg->serve_key, &cause) != 0) {
 		fprintf(stderr, "parley: %s\n", cause);
 		free(cause);
+		return LLM_ERR_USAGE;
+	}
+	if (cfg->tools != NULL && tools_policy_of(cfg->approve) == TOOLS_ASK) {
+		fprintf(stderr, "parley: serve --tools runs the model's tool calls with nobody to ask: "
+		                "add --approve always (or --approve never)\n");
 		return LLM_ERR_USAGE;
 	}
 	app_init(&a, cfg);
@@ -57,17 +70,40 @@ cmd_serve(struct config *cfg, int argc, char **argv)
 	if (app_open_store(&a) != 0)
 		fprintf(stderr, "parley: %s; conversations will not be saved\n", a.store_error);
 
+	if (cfg->tools != NULL) {
+		json_t *offered;
+
+		if ((mcp = tools_mcp_open(&a, cfg->tools, cmd_serve_ready, &ready, &cause)) == NULL) {
+			fprintf(stderr, "parley: %s\n", cause);
+			free(cause);
+			app_free(&a);
+			return LLM_ERR_USAGE;
+		}
+		app_run_until(&a, &ready);
+		for (size_t i = 0; i < mcp_server_count(mcp); i++)
+			if (mcp_server_state(mcp_server_at(mcp, i)) == MCP_FAILED)
+				fprintf(stderr, "parley: MCP server %s: %s (its tools are left out)\n",
+				    mcp_server_name(mcp_server_at(mcp, i)), mcp_server_error(mcp_server_at(mcp, i)));
+		offered = mcp_tools_json(mcp);
+		fprintf(stderr, "parley: offering %zu MCP tools to clients that send none (%s)\n",
+		    offered ? json_array_size(offered) : 0, cfg->approve);
+		json_decref(offered);
+	}
 	h = httpd_new(&a, cfg->listen, &cause);
 	if (h == NULL) {
 		fprintf(stderr, "parley: %s\n", cause);
 		free(cause);
+		mcp_free(mcp);
 		app_free(&a);
 		return LLM_ERR_OTHER;
 	}
+	if (mcp != NULL)
+		httpd_set_tools(h, mcp, tools_policy_of(cfg->approve), cfg->tool_rounds);
 	fprintf(stderr, "parley: listening on http://%s (backend %s at %s)\n", httpd_address(h), a.prov->kind,
 	    a.prov->base_url);
 	app_run_until(&a, &done);
 	httpd_free(h);
+	mcp_free(mcp);
 	app_free(&a);
 	return 0;
 }

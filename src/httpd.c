@@ -104,6 +104,7 @@ struct httpd {
 	httpd_stream_cb stream_cb;
 	void *stream_arg;
 	struct httpd_models *models;
+	struct httpd_tools tools;
 };
 
 /* The routing table: one line a route. Paths ending in '*' take the rest
@@ -592,6 +593,20 @@ httpd_streamed(struct httpd *h, struct chat *c, const struct llm_ev *ev)
 {
 	if (h->stream_cb != NULL)
 		h->stream_cb(c, ev, h->stream_arg);
+}
+
+void
+httpd_set_tools(struct httpd *h, struct mcp *m, enum tools_policy policy, int rounds)
+{
+	h->tools.mcp = m;
+	h->tools.policy = policy;
+	h->tools.rounds = rounds;
+}
+
+const struct httpd_tools *
+httpd_tools(const struct httpd *h)
+{
+	return &h->tools;
 }
 
 struct httpd_models **

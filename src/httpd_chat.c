@@ -59,6 +59,7 @@ struct httpd_chat {
 	bool relisted; /* the model list was fetched again for a model not in it */
 	char *text; /* drop-in: the message */
 	bool released; /* the request is gone; the chat is being freed */
+	struct tools *tools; /* serve --tools, for a client that sent none */
 };
 
 static void
@@ -71,6 +72,7 @@ httpd_chat_release(void *state, bool aborted)
 		httpd_models_cancel(c->h, c->wait);
 	httpd_streamed(c->h, c->chat, NULL);
 	c->released = true;
+	tools_free(c->tools);
 	/* stops a reply still running: the store keeps it, interrupted */
 	chat_free(c->chat);
 	wire_openai_request_free(&c->req);
@@ -313,6 +315,14 @@ httpd_chat_event(struct chat *ch, const struct llm_ev *ev, void *arg)
 		httpd_models_learn_context(c->h, model, len);
 	if (!c->released)
 		httpd_streamed(c->h, c->chat, ev);
+	/* the listener's own tools: their calls are not the client's, and a
+	 * reply that made some is not the answer yet */
+	if (c->tools != NULL && ev->type == LLM_EV_TOOL_CALL)
+		return;
+	if (c->tools != NULL && ev->type == LLM_EV_DONE && tools_after_reply(c->tools)) {
+		httpd_changed(c->h, chat_session_id(c->chat));
+		return;
+	}
 	if (ev->type == LLM_EV_DONE || ev->type == LLM_EV_ERROR)
 		httpd_changed(c->h, chat_session_id(c->chat));
 	if (ev->type == LLM_EV_ERROR) {
@@ -517,11 +527,36 @@ httpd_chat_images(const struct llm_msg *m)
 	return im;
 }
 
+static void
+httpd_chat_tools_ended(struct tools *t, const char *why, void *arg)
+{
+	struct httpd_chat *c = arg;
+
+	(void)t;
+	httpd_fail(c->r, 500, "server_error", NULL, "tools_failed", "%s", why);
+}
+
+/* serve --tools: a client that sends no tools of its own gets the
+ * listener's, which the listener runs. */
+static void
+httpd_chat_own_tools(struct httpd_chat *c)
+{
+	static const struct tools_hooks hooks = { NULL, NULL, NULL, httpd_chat_tools_ended };
+	const struct httpd_tools *ht = httpd_tools(c->h);
+
+	if (ht->mcp == NULL || c->req.tools != NULL || c->tools != NULL)
+		return;
+	c->tools = tools_new(c->chat, ht->mcp, ht->policy, ht->rounds, &hooks, c);
+	tools_offer(c->tools);
+}
+
 /* Record conv[first..n) and ask for the reply. 0, or -1 after answering. */
 static int
 httpd_chat_feed(struct httpd_chat *c, const struct llm_msg *const *conv, size_t n, size_t first)
 {
 	char *cause = NULL;
+
+	httpd_chat_own_tools(c);
 	int64_t len = httpd_models_context(c->h, chat_model(c->chat));
 	int rc = 0;
 

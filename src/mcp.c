@@ -110,8 +110,11 @@ struct mcp {
 	void (*done)(void *arg);
 	void *done_arg;
 	struct loop_timer *done_timer;
-	void (*change)(void *arg);
-	void *change_arg;
+	struct mcp_watch {
+		void (*cb)(void *arg);
+		void *arg;
+	} * watch;
+	size_t nwatch;
 	FILE *log;
 	bool log_tried;
 };
@@ -189,6 +192,26 @@ static void mcp_tools_rebuild(struct mcp *m);
 static void mcp_start_done(struct mcp_server *s);
 
 static void
+mcp_changed(struct mcp *m)
+{
+	/* a callback may unwatch: walk a copy */
+	size_t n = m->nwatch;
+	struct mcp_watch *w = n ? xcalloc(n, sizeof *w) : NULL;
+
+	if (n)
+		memcpy(w, m->watch, n * sizeof *w);
+	for (size_t i = 0; i < n; i++) {
+		bool still = false;
+
+		for (size_t j = 0; j < m->nwatch; j++)
+			still = still || (m->watch[j].cb == w[i].cb && m->watch[j].arg == w[i].arg);
+		if (still)
+			w[i].cb(w[i].arg);
+	}
+	free(w);
+}
+
+static void
 mcp_reap(void *arg)
 {
 	struct mcp_server *s = arg;
@@ -235,8 +258,7 @@ mcp_server_fail(struct mcp_server *s, const char *fmt, ...)
 	}
 	if (was_ready) {
 		mcp_tools_rebuild(s->m);
-		if (s->m->change != NULL)
-			s->m->change(s->m->change_arg);
+		mcp_changed(s->m);
 	} else
 		mcp_start_done(s);
 }
@@ -507,8 +529,7 @@ mcp_listed(struct mcp_server *s, json_t *result, const char *err, void *arg)
 	} else {
 		mcp_log(s, "tools changed: %zu tools", s->ntools);
 		mcp_tools_rebuild(s->m);
-		if (s->m->change != NULL)
-			s->m->change(s->m->change_arg);
+		mcp_changed(s->m);
 	}
 	if (s->relist && s->state == MCP_READY) {
 		s->relist = false;
@@ -894,6 +915,7 @@ mcp_free(struct mcp *m)
 	if (m->log != NULL)
 		fclose(m->log);
 	free(m->v);
+	free(m->watch);
 	free(m->tools);
 	json_decref(m->off);
 	json_decref(m->conf);
@@ -1007,10 +1029,24 @@ mcp_relisting(const struct mcp *m)
 }
 
 void
-mcp_on_change(struct mcp *m, void (*cb)(void *arg), void *arg)
+mcp_watch(struct mcp *m, void (*cb)(void *arg), void *arg)
 {
-	m->change = cb;
-	m->change_arg = arg;
+	m->watch = xreallocarray(m->watch, m->nwatch + 1, sizeof *m->watch);
+	m->watch[m->nwatch].cb = cb;
+	m->watch[m->nwatch].arg = arg;
+	m->nwatch++;
+}
+
+void
+mcp_unwatch(struct mcp *m, void (*cb)(void *arg), void *arg)
+{
+	for (size_t i = 0; i < m->nwatch; i++) {
+		if (m->watch[i].cb == cb && m->watch[i].arg == arg) {
+			memmove(&m->watch[i], &m->watch[i + 1], (m->nwatch - i - 1) * sizeof *m->watch);
+			m->nwatch--;
+			return;
+		}
+	}
 }
 
 size_t

@@ -97,7 +97,7 @@ tools_new(struct chat *c, struct mcp *m, enum tools_policy policy, int rounds, c
 	t->arg = arg;
 	t->always = json_object();
 	t->app = chat_app(c);
-	mcp_on_change(m, tools_changed, t);
+	mcp_watch(m, tools_changed, t);
 	return t;
 }
 
@@ -107,7 +107,7 @@ tools_free(struct tools *t)
 	if (t == NULL)
 		return;
 	mcp_call_cancel(t->running, "parley is closing");
-	mcp_on_change(t->mcp, NULL, NULL);
+	mcp_unwatch(t->mcp, tools_changed, t);
 	loop_timer_cancel(t->app->loop, t->timer);
 	json_decref(t->calls);
 	json_decref(t->always);

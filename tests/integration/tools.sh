@@ -171,6 +171,23 @@ run_parley --provider ollama --base-url "$G_URL" -m qwen3:8b --mcp "$MCP" --tool
 expect_eq "tools/list_changed: the new tool is offered on the next request" "0 grown" "$RC $OUT"
 expect_eq "offered: 8 tools, then 9" "8 9 9" "$(jq -r 'select(.path=="/api/chat")|.body.tools|length' "$G_LOG" | tr '\n' ' ' | sed 's/ $//')"
 
+# --- parley serve --tools: the listener runs its own tools ------------------
+start_fake SV ollama '{"models":[{"name":"qwen3:8b"}],"chat":['"$(call v1 fs__read_text_file '{"path":"'"$WORK"'/notes.txt"}')"',{"tokens":["4711, ","it says."]},'"$(call v2 fs__read_text_file '{"path":"'"$WORK"'/notes.txt"}')"',{"tokens":["streamed ","4711"]}]}' || exit 1
+"$PARLEY_BIN" --provider ollama --base-url "$SV_URL" --mcp "$MCP" --tools fs serve --listen 127.0.0.1:0 >/dev/null 2>"$T_DIR/serve-ask.err"
+expect_eq "serve --tools without --approve: usage error" "2" "$?"
+expect_contains "saying nobody is there to ask" "$(cat "$T_DIR/serve-ask.err")" "with nobody to ask: add --approve always"
+start_serve SVS --provider ollama --base-url "$SV_URL" --mcp "$MCP" --tools fs --approve always --listen 127.0.0.1:0 || exit 1
+expect_contains "serve says what it offers" "$(cat "$SVS_ERR")" "offering 14 MCP tools to clients that send none"
+code=$(curl -s -m 30 -o "$T_DIR/sv.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+	-d '{"model":"qwen3:8b","messages":[{"role":"user","content":"the code?"}]}' "$SVS_URL/v1/chat/completions")
+expect_eq "a client that sent no tools gets the answer made with the listener's" '200 "4711, it says." "stop" false' \
+	"$code $(jq -c '.choices[0].message.content, .choices[0].finish_reason, (.choices[0].message|has("tool_calls"))' "$T_DIR/sv.json" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "the backend got the result as a tool message" '"the door code is 4711\n"' "$(tool_msgs "$SV_LOG" | jq -c '.[0].content')"
+curl -s -m 30 -N -H 'Content-Type: application/json' \
+	-d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"again, streamed"}]}' "$SVS_URL/v1/chat/completions" >"$T_DIR/sv.sse"
+expect_eq "streamed: the final answer, no tool call chunks, [DONE]" "streamed 4711|0|1" \
+	"$(grep '^data: {' "$T_DIR/sv.sse" | sed 's/^data: //' | jq -rj '.choices[0].delta.content // empty')|$(grep -c tool_calls "$T_DIR/sv.sse")|$(grep -c '^data: \[DONE\]' "$T_DIR/sv.sse")"
+
 # --- the REPL asks ------------------------------------------------------------
 start_fake Q ollama '{"models":[{"name":"qwen3:8b"}],"chat":['"$(call q1 fs__read_text_file '{"path":"'"$WORK"'/notes.txt"}')"',{"tokens":["4711"]},'"$(call q2 fs__write_file '{"path":"'"$WORK"'/y","content":"z"}')"',{"tokens":["not written"]},{"tokens":["no tools now"]}]}' || exit 1
 printf 'the code?\ny\nwrite it down\nn\n/tools\n/tools off fs\nand now?\n/tools off nothing\n' |
