@@ -82,6 +82,9 @@ bool tools_busy(const struct tools *t);
  * or "off WHAT" (a tool, a server or "all") switches them and offers the
  * rest. The text to show, or NULL with *cause. */
 char *tools_command(struct tools *t, const char *args, char **cause);
+/* A model's or server's text as a face may show it: control bytes as
+ * '?', cut after max bytes saying how long it was. Allocated. */
+char *tools_safe(const char *s, size_t max);
 /* "read-only", "destructive" ... for a face to show beside a call. */
 const char *tools_hints(const struct mcp_tool *tool, char *buf, size_t len);
 

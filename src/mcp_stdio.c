@@ -169,33 +169,42 @@ mcp_stdio_lines(struct mcp_transport *t)
 		buf_consume(&t->rbuf, start);
 }
 
-static void
-mcp_stdio_readable(int fd, int events, void *arg)
+/* Read what fd has into b: 1 when it would block, 0 at its end or on an
+ * error. Stops early (1) once b holds more than max. */
+static int
+mcp_stdio_read(int fd, struct buf *b, size_t max)
 {
-	struct mcp_transport *t = arg;
 	char chunk[65536];
 	ssize_t n;
 
-	(void)events;
-	for (;;) {
+	while (b->len <= max) {
 		n = read(fd, chunk, sizeof chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			mcp_stdio_lost(t, "closed its output");
-			return;
-		}
-		buf_append(&t->rbuf, chunk, (size_t)n);
-		mcp_stdio_lines(t);
-		if (t->gone)
-			return;
-		if (t->rbuf.len > MCP_STDIO_LINE_MAX) {
-			mcp_stdio_lost(t, "sent a line longer than 64 MiB");
-			return;
-		}
+			return 1;
+		if (n <= 0)
+			return 0;
+		buf_append(b, chunk, (size_t)n);
 	}
+	return 1;
+}
+
+static void
+mcp_stdio_readable(int fd, int events, void *arg)
+{
+	struct mcp_transport *t = arg;
+	int more;
+
+	(void)events;
+	more = mcp_stdio_read(fd, &t->rbuf, MCP_STDIO_LINE_MAX);
+	mcp_stdio_lines(t);
+	if (t->gone)
+		return;
+	if (t->rbuf.len > MCP_STDIO_LINE_MAX)
+		mcp_stdio_lost(t, "sent a line longer than 64 MiB");
+	else if (!more)
+		mcp_stdio_lost(t, "closed its output");
 }
 
 /* Hand every whole stderr line to the log (all: the rest too); a line
@@ -236,24 +245,13 @@ static void
 mcp_stdio_stderr(int fd, int events, void *arg)
 {
 	struct mcp_transport *t = arg;
-	char chunk[8192];
-	ssize_t n;
+	int more;
 
 	(void)events;
-	for (;;) {
-		n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			mcp_stdio_log_lines(t, true);
-			mcp_stdio_close_fd(t, &t->err);
-			return;
-		}
-		buf_append(&t->ebuf, chunk, (size_t)n);
-		mcp_stdio_log_lines(t, false);
-	}
+	more = mcp_stdio_read(fd, &t->ebuf, MCP_STDIO_LOG_LINE * 16);
+	mcp_stdio_log_lines(t, !more);
+	if (!more)
+		mcp_stdio_close_fd(t, &t->err);
 }
 
 /* In the child: never returns. */

@@ -444,16 +444,14 @@ pipe_prompt(const struct config *cfg, char **cause)
 
 /* ---- tools ---- */
 
-/* Terminal-safe: control bytes of a server's or model's text shown as '?'. */
+/* Terminal-safe text of a server or the model on fp. */
 static void
 pipe_show(FILE *fp, const char *s, size_t max)
 {
-	size_t n = strlen(s);
+	char *safe = tools_safe(s, max);
 
-	for (size_t i = 0; i < n && i < max; i++)
-		fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i], fp);
-	if (n > max)
-		fprintf(fp, "... (%zu bytes)", n);
+	fputs(safe, fp);
+	free(safe);
 }
 
 static void

@@ -451,20 +451,6 @@ repl_follow(void *arg)
 
 /* --- tools ------------------------------------------------------------------ */
 
-/* A server's or model's text, safe for the terminal. */
-static char *
-repl_safe(const char *s, size_t max)
-{
-	struct buf b = { 0 };
-	size_t n = strlen(s);
-
-	for (size_t i = 0; i < n && i < max; i++)
-		buf_putc(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
-	if (n > max)
-		buf_printf(&b, "... (%zu bytes)", n);
-	return b.data ? buf_steal(&b) : xstrdup("");
-}
-
 static void repl_ask_input(int fd, int events, void *arg);
 
 /* Take the answer from what was typed (maybe typed ahead): true once a
@@ -529,7 +515,7 @@ static void
 repl_tool_ask(struct tools *t, const struct tools_call *call, void *arg)
 {
 	struct repl *r = arg;
-	char hints[64], *args = repl_safe(call->args, 2000);
+	char hints[64], *args = tools_safe(call->args, 2000);
 
 	(void)t;
 	repl_end_line(r);
@@ -551,7 +537,7 @@ static void
 repl_tool_started(struct tools *t, const struct tools_call *call, void *arg)
 {
 	struct repl *r = arg;
-	char *args = repl_safe(call->args, 300), *line = xasprintf("[tool %s] %s", call->name, args);
+	char *args = tools_safe(call->args, 300), *line = xasprintf("[tool %s] %s", call->name, args);
 
 	(void)t;
 	repl_end_line(r);
@@ -565,7 +551,7 @@ repl_tool_finished(struct tools *t, const struct tools_call *call, const char *t
     void *arg)
 {
 	struct repl *r = arg;
-	char *shown = repl_safe(text, error ? 300 : 120);
+	char *shown = tools_safe(text, error ? 300 : 120);
 	char *line = xasprintf("[tool %s] %s, %zu bytes, %lld ms: %s", call->name, error ? error : "ok", strlen(text),
 	    (long long)ms, shown);
 

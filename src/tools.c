@@ -133,6 +133,19 @@ tools_busy(const struct tools *t)
 }
 
 char *
+tools_safe(const char *s, size_t max)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n && i < max; i++)
+		buf_putc(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
+	if (n > max)
+		buf_printf(&b, "... (%zu bytes)", n);
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+char *
 tools_command(struct tools *t, const char *args, char **cause)
 {
 	struct buf b = { 0 };

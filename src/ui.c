@@ -1342,25 +1342,11 @@ ui_sf_tools(void *arg, const char *args)
 
 /* ---- tools ---- */
 
-/* One line, safe for the screen. */
-static char *
-ui_tool_line(const char *s, size_t max)
-{
-	struct buf b = { 0 };
-	size_t n = strlen(s);
-
-	for (size_t i = 0; i < n && i < max; i++)
-		buf_putc(&b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i]);
-	if (n > max)
-		buf_printf(&b, "... (%zu bytes)", n);
-	return b.data ? buf_steal(&b) : xstrdup("");
-}
-
 static void
 ui_tool_ask(struct tools *t, const struct tools_call *call, void *arg)
 {
 	struct ui *ui = arg;
-	char hints[64], *args = ui_tool_line(call->args, 4000), *note;
+	char hints[64], *args = tools_safe(call->args, 4000), *note;
 
 	(void)t;
 	/* the whole call goes in the transcript; the question below it */
@@ -1387,7 +1373,7 @@ ui_tool_finished(struct tools *t, const struct tools_call *call, const char *tex
     void *arg)
 {
 	struct ui *ui = arg;
-	char *shown = ui_tool_line(text, 200);
+	char *shown = tools_safe(text, 200);
 
 	(void)t;
 	if (error != NULL)
