@@ -198,7 +198,9 @@ test_complete(void **state)
 	assert_int_equal(slash_complete("/x", m, 64), 0);
 	/* more matches than room: the count is still right */
 	assert_int_equal(slash_complete("/", m, 2), slash_count);
-	assert_int_equal(slash_count, 20);
+	assert_int_equal(slash_count, 21);
+	assert_int_equal(slash_complete("/to", m, 64), 1);
+	assert_string_equal(m[0]->name, "/tools");
 }
 
 static void
@@ -206,6 +208,9 @@ test_model_and_system(void **state)
 {
 	struct fixture *fx = *state;
 
+	/* a face without MCP tools says how to get them */
+	assert_int_equal(run(fx, "/tools"), -1);
+	assert_non_null(strstr(fx->f.err.data, "no MCP tools are offered here"));
 	assert_int_equal(run(fx, "/model"), 0);
 	assert_string_equal(fx->f.out.data, "no model chosen; /models lists them\n");
 	assert_int_equal(run(fx, "/model qwen3:8b  "), 0);
