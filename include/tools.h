@@ -48,6 +48,10 @@ struct tools_hooks {
 	 * "tool error" or why there is no result (may be NULL). */
 	void (*finished)(struct tools *t, const struct tools_call *call, const char *text, const char *error, int64_t ms,
 	    void *arg);
+	/* A running call's server reports progress (total 0: unknown; msg
+	 * may be NULL). May be NULL. */
+	void (*progress)(struct tools *t, const struct tools_call *call, double progress, double total, const char *msg,
+	    void *arg);
 	/* The run ended without asking the model again: why says so (round
 	 * limit, stopped, the chat refused). The turn is over. */
 	void (*ended)(struct tools *t, const char *why, void *arg);

@@ -541,7 +541,7 @@ httpd_chat_tools_ended(struct tools *t, const char *why, void *arg)
 static void
 httpd_chat_own_tools(struct httpd_chat *c)
 {
-	static const struct tools_hooks hooks = { NULL, NULL, NULL, httpd_chat_tools_ended };
+	static const struct tools_hooks hooks = { NULL, NULL, NULL, NULL, httpd_chat_tools_ended };
 	const struct httpd_tools *ht = httpd_tools(c->h);
 
 	if (ht->mcp == NULL || c->req.tools != NULL || c->tools != NULL)

@@ -552,6 +552,29 @@ pipe_tool_finished(struct tools *t, const struct tools_call *call, const char *t
 }
 
 static void
+pipe_tool_progress(struct tools *t, const struct tools_call *call, double progress, double total, const char *msg,
+    void *arg)
+{
+	struct pipe_state *ps = arg;
+
+	(void)t;
+	if (ps->json) {
+		pipe_json(json_pack("{s:s, s:s, s:s, s:f, s:f, s:s?}", "type", "tool_progress", "id", call->id, "name", call->name,
+		    "progress", progress, "total", total, "message", msg));
+		return;
+	}
+	if (ps->app->cfg->quiet)
+		return;
+	if (total > 0)
+		fprintf(stderr, "[tool %s] %g/%g%s", call->name, progress, total, msg ? " " : "");
+	else
+		fprintf(stderr, "[tool %s] %g%s", call->name, progress, msg ? " " : "");
+	if (msg != NULL)
+		pipe_show(stderr, msg, 200);
+	fputc('\n', stderr);
+}
+
+static void
 pipe_tool_ended(struct tools *t, const char *why, void *arg)
 {
 	struct pipe_state *ps = arg;
@@ -577,7 +600,8 @@ pipe_mcp_ready(void *arg)
 static int
 pipe_tools_start(struct pipe_state *ps)
 {
-	static const struct tools_hooks hooks = { pipe_tool_ask, pipe_tool_started, pipe_tool_finished, pipe_tool_ended };
+	static const struct tools_hooks hooks = { pipe_tool_ask, pipe_tool_started, pipe_tool_finished, pipe_tool_progress,
+		pipe_tool_ended };
 	const struct config *cfg = ps->app->cfg;
 	enum tools_policy policy = tools_policy_of(cfg->approve);
 	char *cause = NULL;

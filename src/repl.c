@@ -567,6 +567,24 @@ repl_tool_finished(struct tools *t, const struct tools_call *call, const char *t
 }
 
 static void
+repl_tool_progress(struct tools *t, const struct tools_call *call, double progress, double total, const char *msg,
+    void *arg)
+{
+	struct repl *r = arg;
+	char *safe = tools_safe(msg ? msg : "", 200), *line;
+
+	(void)t;
+	if (total > 0)
+		line = xasprintf("[tool %s] %g/%g %s", call->name, progress, total, safe);
+	else
+		line = xasprintf("[tool %s] %g %s", call->name, progress, safe);
+	repl_end_line(r);
+	repl_dim(r, line);
+	free(line);
+	free(safe);
+}
+
+static void
 repl_tool_ended(struct tools *t, const char *why, void *arg)
 {
 	struct repl *r = arg;
@@ -606,7 +624,8 @@ repl_mcp_ready(void *arg)
 static int
 repl_tools_start(struct repl *r)
 {
-	static const struct tools_hooks hooks = { repl_tool_ask, repl_tool_started, repl_tool_finished, repl_tool_ended };
+	static const struct tools_hooks hooks = { repl_tool_ask, repl_tool_started, repl_tool_finished, repl_tool_progress,
+		repl_tool_ended };
 	const struct config *cfg = r->a->cfg;
 	char *cause = NULL;
 	json_t *offered;

@@ -299,11 +299,21 @@ tools_result(const struct mcp_result *res, void *arg)
 }
 
 static void
+tools_progress(double progress, double total, const char *msg, void *arg)
+{
+	struct tools *t = arg;
+
+	if (t->hooks->progress != NULL)
+		t->hooks->progress(t, &t->cur, progress, total, msg, t->arg);
+}
+
+static void
 tools_run(struct tools *t)
 {
 	if (t->hooks->started != NULL)
 		t->hooks->started(t, &t->cur, t->arg);
 	t->running = mcp_call(t->cur.tool, t->cur.args, tools_result, t);
+	mcp_call_on_progress(t->running, tools_progress);
 }
 
 /* The server a model tool name belongs to by its prefix, if any. */

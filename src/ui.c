@@ -1386,6 +1386,20 @@ ui_tool_finished(struct tools *t, const struct tools_call *call, const char *tex
 }
 
 static void
+ui_tool_progress(struct tools *t, const struct tools_call *call, double progress, double total, const char *msg,
+    void *arg)
+{
+	char *safe = tools_safe(msg ? msg : "", 200);
+
+	(void)t;
+	if (total > 0)
+		ui_info(arg, "running %s: %g of %g %s (Esc stops it)", call->name, progress, total, safe);
+	else
+		ui_info(arg, "running %s: %g %s (Esc stops it)", call->name, progress, safe);
+	free(safe);
+}
+
+static void
 ui_tool_ended(struct tools *t, const char *why, void *arg)
 {
 	struct ui *ui = arg;
@@ -1989,7 +2003,8 @@ ui_main(struct app *a)
 	ui.chat = chat_new(a, "tui", !cfg->no_save, &hooks, &ui);
 	ui_setup_chat(&ui);
 	if (cfg->tools != NULL) {
-		static const struct tools_hooks thooks = { ui_tool_ask, ui_tool_started, ui_tool_finished, ui_tool_ended };
+		static const struct tools_hooks thooks = { ui_tool_ask, ui_tool_started, ui_tool_finished, ui_tool_progress,
+			ui_tool_ended };
 
 		/* the servers start behind the first frame; their tools are
 		 * offered once they are ready */

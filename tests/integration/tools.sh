@@ -122,6 +122,15 @@ expect_eq "--tools SERVER__TOOL offers that tool alone" '["web__get-sum"]' "$(la
 expect_eq "--json: tool_call and tool_result events, then done" '["tool_call","tool_result","token","done"]' \
 	"$(jq -sc '[.[].type]' <<<"$OUT")"
 
+# progress of a long call reaches the face
+start_fake LR ollama '{"models":[{"name":"qwen3:8b"}],"chat":['"$(call l1 everything__trigger-long-running-operation '{"duration":1,"steps":3}')"',{"tokens":["finished"]}]}' || exit 1
+run_parley --provider ollama --base-url "$LR_URL" -m qwen3:8b --mcp "$MCP" --tools everything --approve always --json "long"
+expect_eq "progress notifications become tool_progress events, in order" '[[1,3],[2,3],[3,3]]' \
+	"$(jq -sc '[.[]|select(.type=="tool_progress")|[.progress,.total]]' <<<"$OUT")"
+start_fake LR2 ollama '{"models":[{"name":"qwen3:8b"}],"chat":['"$(call l2 everything__trigger-long-running-operation '{"duration":1,"steps":3}')"',{"tokens":["finished"]}]}' || exit 1
+run_parley --provider ollama --base-url "$LR2_URL" -m qwen3:8b --mcp "$MCP" --tools everything --approve always "long"
+expect_contains "and lines on stderr" "$ERR" "[tool everything__trigger-long-running-operation] 2/3"
+
 # every way a tool can fail reaches the model as a result; the chat goes on
 start_fake B ollama '{"models":[{"name":"qwen3:8b"}],"chat":[{"tokens":[],"tool_calls":[{"id":"e1","name":"bad__fail","arguments":{}},{"id":"e2","name":"bad__rpcfail","arguments":{}},{"id":"e3","name":"bad__hang","arguments":{}},{"id":"e4","name":"no__such","arguments":{}},{"id":"e5","name":"bad__huge","arguments":{}},{"id":"e6","name":"bad__ask","arguments":{}},{"id":"e7","name":"bad__die","arguments":{}},{"id":"e8","name":"bad__ok","arguments":{}}]},{"tokens":["done"]}]}' || exit 1
 run_parley --provider ollama --base-url "$B_URL" -m qwen3:8b --mcp "$MCP" --tools bad --approve always "break things"
