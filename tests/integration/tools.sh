@@ -131,6 +131,26 @@ start_fake LR2 ollama '{"models":[{"name":"qwen3:8b"}],"chat":['"$(call l2 every
 run_parley --provider ollama --base-url "$LR2_URL" -m qwen3:8b --mcp "$MCP" --tools everything --approve always "long"
 expect_contains "and lines on stderr" "$ERR" "[tool everything__trigger-long-running-operation] 2/3"
 
+# a Streamable HTTP server that restarts: the old session is gone, parley
+# initialises again and the call goes through
+start_fake RS ollama '{"models":[{"name":"qwen3:8b"}],"chat":[{"first_byte_delay_ms":4000,"tokens":[],"tool_calls":[{"id":"w1","name":"web__echo","arguments":{"message":"still here"}}]},{"tokens":["back"]}]}' || exit 1
+mkdir -p "$T_DIR/rs-state"
+XDG_STATE_HOME="$T_DIR/rs-state" "$PARLEY_BIN" --provider ollama --base-url "$RS_URL" -m qwen3:8b --mcp "$MCP" --tools web --approve always "restart" \
+	>"$T_DIR/rs.out" 2>"$T_DIR/rs.err" &
+RSP=$!
+T_PIDS+=($RSP)
+wait_for 20 grep -q '\[web\] ready' "$T_DIR/rs-state/parley/mcp.log"
+for p in "${T_PIDS[@]}"; do
+	if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q streamableHttp; then kill "$p"; wait "$p" 2>/dev/null; fi
+done
+PORT=$HTTP_PORT node "$MCPDIR/server-everything/dist/index.js" streamableHttp >"$T_DIR/everything-http2.log" 2>&1 &
+T_PIDS+=($!)
+wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/mcp"
+wait "$RSP"
+expect_eq "after the server restarted, the call went through a new session" "0 back" "$? $(cat "$T_DIR/rs.out")"
+expect_eq "the model got the echo" '"Echo: still here"' "$(tool_msgs "$RS_LOG" | jq -c '.[0].content')"
+check "the log says the session was started again" grep -q '\[web\] the server ended the session; initialising again' "$T_DIR/rs-state/parley/mcp.log"
+
 # every way a tool can fail reaches the model as a result; the chat goes on
 start_fake B ollama '{"models":[{"name":"qwen3:8b"}],"chat":[{"tokens":[],"tool_calls":[{"id":"e1","name":"bad__fail","arguments":{}},{"id":"e2","name":"bad__rpcfail","arguments":{}},{"id":"e3","name":"bad__hang","arguments":{}},{"id":"e4","name":"no__such","arguments":{}},{"id":"e5","name":"bad__huge","arguments":{}},{"id":"e6","name":"bad__ask","arguments":{}},{"id":"e7","name":"bad__die","arguments":{}},{"id":"e8","name":"bad__ok","arguments":{}}]},{"tokens":["done"]}]}' || exit 1
 run_parley --provider ollama --base-url "$B_URL" -m qwen3:8b --mcp "$MCP" --tools bad --approve always "break things"
