@@ -61,6 +61,9 @@ struct tools_hooks {
  * picked (NULL or "all": every one), started; done(arg) runs once each is
  * ready or failed. NULL with *cause for a file or a list that is wrong. */
 struct mcp *tools_mcp_open(struct app *a, const char *list, void (*done)(void *arg), void *arg, char **cause);
+/* cb(line) for each server that failed to start: "MCP server NAME: why
+ * (its tools are left out)". */
+void tools_each_failure(const struct mcp *m, void (*cb)(void *arg, const char *line), void *arg);
 /* The policy --approve names; TOOLS_ASK when unset. */
 enum tools_policy tools_policy_of(const char *approve);
 
@@ -82,7 +85,8 @@ void tools_answer(struct tools *t, enum tools_answer a);
  * left are recorded as not run, and the turn ends. */
 void tools_stop(struct tools *t, const char *why);
 bool tools_busy(const struct tools *t);
-/* /tools: with no args, the tools and whether each is offered; "on WHAT"
+/* /tools (t NULL: a face without tools, which says so): with no args, the
+ * tools and whether each is offered; "on WHAT"
  * or "off WHAT" (a tool, a server or "all") switches them and offers the
  * rest. The text to show, or NULL with *cause. */
 char *tools_command(struct tools *t, const char *args, char **cause);

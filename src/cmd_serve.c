@@ -16,6 +16,13 @@
 #include "util.h"
 
 static void
+cmd_serve_warn(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "parley: %s\n", line);
+}
+
+static void
 cmd_serve_ready(void *arg)
 {
 	*(bool *)arg = true;
@@ -80,10 +87,7 @@ cmd_serve(struct config *cfg, int argc, char **argv)
 			return LLM_ERR_USAGE;
 		}
 		app_run_until(&a, &ready);
-		for (size_t i = 0; i < mcp_server_count(mcp); i++)
-			if (mcp_server_state(mcp_server_at(mcp, i)) == MCP_FAILED)
-				fprintf(stderr, "parley: MCP server %s: %s (its tools are left out)\n",
-				    mcp_server_name(mcp_server_at(mcp, i)), mcp_server_error(mcp_server_at(mcp, i)));
+		tools_each_failure(mcp, cmd_serve_warn, NULL);
 		offered = mcp_tools_json(mcp);
 		fprintf(stderr, "parley: offering %zu MCP tools to clients that send none (%s)\n",
 		    offered ? json_array_size(offered) : 0, cfg->approve);

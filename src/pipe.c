@@ -590,6 +590,13 @@ pipe_tool_ended(struct tools *t, const char *why, void *arg)
 }
 
 static void
+pipe_warn(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "parley: %s\n", line);
+}
+
+static void
 pipe_mcp_ready(void *arg)
 {
 	((struct pipe_state *)arg)->mcp_ready = true;
@@ -620,13 +627,7 @@ pipe_tools_start(struct pipe_state *ps)
 		return LLM_ERR_USAGE;
 	}
 	app_run_until(ps->app, &ps->mcp_ready);
-	for (size_t i = 0; i < mcp_server_count(ps->mcp); i++) {
-		struct mcp_server *s = mcp_server_at(ps->mcp, i);
-
-		if (mcp_server_state(s) == MCP_FAILED)
-			fprintf(stderr, "parley: MCP server %s: %s (its tools are left out)\n", mcp_server_name(s),
-			    mcp_server_error(s));
-	}
+	tools_each_failure(ps->mcp, pipe_warn, NULL);
 	ps->tools = tools_new(ps->chat, ps->mcp, policy, cfg->tool_rounds, &hooks, ps);
 	tools_offer(ps->tools);
 	offered = mcp_tools_json(ps->mcp);

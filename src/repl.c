@@ -601,10 +601,6 @@ repl_tools_cmd(void *arg, const char *args)
 	struct repl *r = arg;
 	char *cause = NULL, *text;
 
-	if (r->tools == NULL) {
-		repl_error(r, "no MCP tools here: start parley with --tools all (or --tools SERVER,...)");
-		return -1;
-	}
 	if ((text = tools_command(r->tools, args, &cause)) == NULL) {
 		repl_error(r, cause);
 		free(cause);
@@ -637,16 +633,7 @@ repl_tools_start(struct repl *r)
 		return LLM_ERR_USAGE;
 	}
 	app_run_until(r->a, &r->mcp_ready);
-	for (size_t i = 0; i < mcp_server_count(r->mcp); i++) {
-		struct mcp_server *s = mcp_server_at(r->mcp, i);
-		char *line;
-
-		if (mcp_server_state(s) != MCP_FAILED)
-			continue;
-		line = xasprintf("MCP server %s: %s (its tools are left out)", mcp_server_name(s), mcp_server_error(s));
-		repl_error(r, line);
-		free(line);
-	}
+	tools_each_failure(r->mcp, repl_error, r);
 	r->tools = tools_new(r->c, r->mcp, tools_policy_of(cfg->approve), cfg->tool_rounds, &hooks, r);
 	tools_offer(r->tools);
 	offered = mcp_tools_json(r->mcp);

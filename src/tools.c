@@ -73,6 +73,21 @@ tools_mcp_open(struct app *a, const char *list, void (*done)(void *arg), void *a
 	return m;
 }
 
+void
+tools_each_failure(const struct mcp *m, void (*cb)(void *arg, const char *line), void *arg)
+{
+	for (size_t i = 0; i < mcp_server_count(m); i++) {
+		struct mcp_server *s = mcp_server_at(m, i);
+		char *line;
+
+		if (mcp_server_state(s) != MCP_FAILED)
+			continue;
+		line = xasprintf("MCP server %s: %s (its tools are left out)", mcp_server_name(s), mcp_server_error(s));
+		cb(arg, line);
+		free(line);
+	}
+}
+
 enum tools_policy
 tools_policy_of(const char *approve)
 {
@@ -154,6 +169,10 @@ tools_command(struct tools *t, const char *args, char **cause)
 	bool enable;
 	const char *what;
 
+	if (t == NULL) {
+		util_fail(cause, "no MCP tools are offered here: start parley with --tools all (or --tools SERVER,...)");
+		return NULL;
+	}
 	while (*args == ' ')
 		args++;
 	if (*args == '\0') {

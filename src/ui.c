@@ -1326,10 +1326,6 @@ ui_sf_tools(void *arg, const char *args)
 	struct ui *ui = arg;
 	char *cause = NULL, *text;
 
-	if (ui->tools == NULL) {
-		ui_error(ui, "no MCP tools here: start parley with --tools all (or --tools SERVER,...)");
-		return -1;
-	}
 	if ((text = tools_command(ui->tools, args, &cause)) == NULL) {
 		ui_error(ui, "%s", cause);
 		free(cause);
@@ -1419,12 +1415,7 @@ ui_mcp_ready(void *arg)
 	json_t *offered = mcp_tools_json(ui->mcp);
 
 	tools_offer(ui->tools);
-	for (size_t i = 0; i < mcp_server_count(ui->mcp); i++) {
-		struct mcp_server *s = mcp_server_at(ui->mcp, i);
-
-		if (mcp_server_state(s) == MCP_FAILED)
-			ui_error(ui, "MCP server %s: %s (its tools are left out)", mcp_server_name(s), mcp_server_error(s));
-	}
+	tools_each_failure(ui->mcp, ui_sf_error, ui);
 	if (ui->msg == NULL)
 		ui_info(ui, "%zu MCP tools offered to the model (/tools)", offered ? json_array_size(offered) : 0);
 	json_decref(offered);
