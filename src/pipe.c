@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "chat.h"
 #include "tools.h"
@@ -255,34 +256,6 @@ pipe_mime(const char *path, const char *data, size_t len)
 	return NULL;
 }
 
-static char *
-pipe_base64(const unsigned char *p, size_t n)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = tbl[p[i] >> 2];
-		*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*o++ = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*o++ = tbl[p[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = tbl[p[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*o++ = tbl[(p[i + 1] & 15) << 2];
-		} else {
-			*o++ = tbl[(p[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 int
 pipe_attachments(const struct config *cfg, char **text, struct llm_image **images, size_t *nimages,
     char **cause)
@@ -306,7 +279,7 @@ pipe_attachments(const struct config *cfg, char **text, struct llm_image **image
 		}
 		*images = xreallocarray(*images, *nimages + 1, sizeof **images);
 		(*images)[*nimages].mime = xstrdup(mime);
-		(*images)[*nimages].b64 = pipe_base64((unsigned char *)data, len);
+		(*images)[*nimages].b64 = b64_encode(data, len);
 		(*nimages)++;
 		free(data);
 	}

@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "chat.h"
 #include "httpd.h"
@@ -1446,21 +1447,6 @@ repl_theme(void *arg, const char *name)
 	return 0;
 }
 
-static void
-repl_base64(struct buf *b, const unsigned char *p, size_t n)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-
-		buf_putc(b, tbl[v >> 18 & 63]);
-		buf_putc(b, tbl[v >> 12 & 63]);
-		buf_putc(b, i + 1 < n ? tbl[v >> 6 & 63] : '=');
-		buf_putc(b, i + 2 < n ? tbl[v & 63] : '=');
-	}
-}
-
 /* The Nth fenced code block of text (1-based), allocated; NULL if none. */
 static char *
 repl_code_block(const char *text, int nth)
@@ -1516,7 +1502,7 @@ repl_copy(void *arg, int block)
 		text = xstrdup(m->content);
 	/* OSC 52: the terminal puts it on the clipboard, even over ssh */
 	buf_puts(&b, "\033]52;c;");
-	repl_base64(&b, (const unsigned char *)text, strlen(text));
+	b64_append(&b, text, strlen(text));
 	buf_puts(&b, "\a");
 	fwrite(b.data, 1, b.len, stdout);
 	printf("copied %zu bytes%s to the clipboard\n", strlen(text), block > 0 ? " of code" : "");

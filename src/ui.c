@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "chat.h"
 #include "httpd.h"
@@ -914,29 +915,10 @@ ui_retry(struct ui *ui)
 static void
 ui_osc52(const char *s)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i;
 	struct buf b = { 0 };
 
 	buf_puts(&b, "\033]52;c;");
-	for (i = 0; i + 2 < n; i += 3) {
-		buf_putc(&b, tbl[p[i] >> 2]);
-		buf_putc(&b, tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
-		buf_putc(&b, tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)]);
-		buf_putc(&b, tbl[p[i + 2] & 63]);
-	}
-	if (i < n) {
-		buf_putc(&b, tbl[p[i] >> 2]);
-		if (i + 1 < n) {
-			buf_putc(&b, tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
-			buf_putc(&b, tbl[(p[i + 1] & 15) << 2]);
-		} else {
-			buf_putc(&b, tbl[(p[i] & 3) << 4]);
-			buf_putc(&b, '=');
-		}
-		buf_putc(&b, '=');
-	}
+	b64_append(&b, s, strlen(s));
 	buf_puts(&b, "\a");
 	fflush(stdout);
 	for (size_t off = 0; off < b.len;) {
