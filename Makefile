@@ -46,7 +46,7 @@ CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
            -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
-OUT     := build/$(BUILD)
+OUT     ?= build/$(BUILD)
 
 ifeq ($(V),1)
 Q :=

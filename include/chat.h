@@ -89,8 +89,37 @@ int chat_append_tool(struct chat *c, const char *tool_call_id, const char *tool_
 int chat_append_msg(struct chat *c, const struct llm_msg *m, char **cause);
 /* Send the transcript as it is (after chat_append of a tool result). */
 int chat_continue(struct chat *c, char **cause);
-/* Drop the last reply and ask again. */
+/* Ask again for the last reply. In a stored chat the old reply stays, as
+ * another version beside the new one (see chat_switch). */
 int chat_retry(struct chat *c, char **cause);
+/* Ask question i of the transcript (a user message) again, as text: the
+ * new question and its reply start a branch beside the old one, whose
+ * images it keeps. */
+int chat_edit(struct chat *c, size_t i, const char *text, char **cause);
+
+/* Branches (stored chats; see store.h). Where message i stands among its
+ * versions: the *pos-th (0-based) of *count (1 when it has none). */
+void chat_branch_at(struct chat *c, size_t i, size_t *pos, size_t *count);
+/* Show message i's version delta places away (-1 before, +1 after), with
+ * the newest branch under it. */
+int chat_switch(struct chat *c, size_t i, long delta, char **cause);
+/* Show the newest branch through stored message id (a search hit). */
+int chat_goto(struct chat *c, int64_t id, char **cause);
+/* Show the branch up to stored message id and no further: what comes
+ * next goes after it (beside any children it has). */
+int chat_rewind(struct chat *c, int64_t id, char **cause);
+struct chat_branch {
+	int64_t leaf; /* its last message */
+	size_t depth; /* messages on it */
+	size_t shared; /* of them, in common with the branch on show */
+	const char *question; /* its last question's first line; valid until the chat changes */
+	int64_t created; /* of its last message, unix ms */
+	bool current; /* the branch on show */
+};
+/* Every branch of the session, oldest first; *out allocated (free it). */
+size_t chat_branches(struct chat *c, struct chat_branch **out);
+/* Copy the branch on show to a new session, and continue there. */
+int chat_fork(struct chat *c, char **cause);
 /* Stop the reply: what arrived is kept, marked interrupted. */
 void chat_stop(struct chat *c);
 bool chat_busy(const struct chat *c);

@@ -48,6 +48,9 @@ struct slash_face {
 	int (*send)(void *arg); /* a turn was started (/retry): follow it */
 	bool (*confirm)(void *arg, const char *question); /* y/n, e.g. /rm */
 	int (*tools)(void *arg, const char *args); /* /tools [on|off WHAT] */
+	/* /edit N without new text: offer message i's text (a question) in
+	 * the input line; sending it then asks it instead (chat_edit). */
+	int (*edit)(void *arg, size_t i, const char *text);
 };
 
 /* Run one line that starts with '/'. Returns 0, -1 on error (already

@@ -20,7 +20,8 @@ struct store_session {
 	char *origin; /* tui, repl, pipe, api */
 	int64_t created; /* unix ms */
 	int64_t updated; /* unix ms */
-	int64_t nmessages; /* filled by list/find */
+	int64_t nmessages; /* filled by list/find: every branch's */
+	int64_t head; /* the current branch's last message; 0 = the newest */
 };
 
 enum store_state {
@@ -30,10 +31,17 @@ enum store_state {
 	STORE_ERROR = 3,
 };
 
+/* store_msg.parent when adding: a new root (a branch from the very start). */
+#define STORE_ROOT (-1)
+
+/* A session's messages form a tree: each has the message it answers or
+ * follows as its parent, and siblings are alternatives (a regenerated
+ * reply, an edited question). The session's head names the leaf of the
+ * branch on show; the path from the root to the head is the transcript. */
 struct store_msg {
 	int64_t id;
 	char *session;
-	int64_t parent; /* 0 = none */
+	int64_t parent; /* 0 = none (a root); see store_msg_add */
 	char *role; /* system, user, assistant, tool */
 	char *content;
 	char *thinking; /* NULL = none */
@@ -50,6 +58,15 @@ struct store_msg {
 	int64_t ttft_ms; /* -1 unknown */
 	int64_t total_ns, load_ns, prompt_ns, eval_ns; /* 0 unknown */
 	int64_t created; /* unix ms */
+};
+
+/* One message of a session's tree, without its body. */
+struct store_node {
+	int64_t id;
+	int64_t parent; /* 0 = a root */
+	char role[12];
+	char *preview; /* the first line of the content, cut to about 60 characters */
+	int64_t created;
 };
 
 struct store_hit {
@@ -101,16 +118,28 @@ int store_session_clear(struct store *st, const char *id, char **cause);
 void store_session_free(struct store_session *s);
 void store_sessions_free(struct store_session **v, size_t n);
 
-/* Messages of a session, oldest first. */
+/* The transcript of a session: the messages on the path from the root to
+ * its head, oldest first. */
 int store_messages(struct store *st, const char *session, struct store_msg ***out, size_t *n, char **cause);
-/* Append m to m->session (fills m->id and m->created); bumps the session's
- * updated time; a session without a title takes the first user message,
- * cut to about 60 characters at a word boundary. */
+/* Every message of every branch, oldest first (parents before children). */
+int store_messages_all(struct store *st, const char *session, struct store_msg ***out, size_t *n, char **cause);
+/* The shape of a session's tree, oldest first. */
+int store_tree(struct store *st, const char *session, struct store_node **out, size_t *n, char **cause);
+void store_tree_free(struct store_node *v, size_t n);
+/* Show the branch through message id: it becomes the session's head (a
+ * face passes the leaf it wants; see tree_leaf). */
+int store_set_head(struct store *st, const char *session, int64_t id, char **cause);
+/* Append m to m->session (fills m->id, m->created and m->parent) and make
+ * it the head. m->parent: an id of the session's, 0 for the head (the end
+ * of the branch on show), or STORE_ROOT. Bumps the session's updated time;
+ * a session without a title takes the first user message, cut to about 60
+ * characters at a word boundary. */
 int store_msg_add(struct store *st, struct store_msg *m, char **cause);
 /* Rewrite a message's content, thinking, tool_calls, state, error, model and
  * stats (by m->id), in one small transaction. Used while streaming (at least
  * every 250 ms) and once at the end. */
 int store_msg_update(struct store *st, const struct store_msg *m, char **cause);
+/* Its children, if any, move up to its parent; a head moves there too. */
 int store_msg_delete(struct store *st, int64_t id, char **cause);
 void store_msg_free(struct store_msg *m);
 void store_msgs_free(struct store_msg **v, size_t n);
@@ -128,9 +157,16 @@ void store_hits_free(struct store_hit **v, size_t n);
  * poll it to show other processes' writes live. */
 int64_t store_data_version(struct store *st);
 
-/* A session with its messages as JSON ({"version":1,"session":{...},
- * "messages":[...]}), and back: import creates a new session (new id) with
- * the same messages, roles, order and stats. */
+/* A new session with the settings of session id and a copy of the path
+ * from its root to message upto (0 = the head); title NULL = the old one
+ * with " (fork)". *out allocated. */
+int store_session_fork(struct store *st, const char *id, int64_t upto, const char *title,
+    struct store_session **out, char **cause);
+
+/* A session with its messages as JSON ({"version":2,"session":{...},
+ * "messages":[...]}, every branch), and back: import creates a new session
+ * (new id) with the same messages, tree, head, roles, order and stats, and
+ * reads version 1 files (one branch, in order) too. */
 int store_export_json(struct store *st, const char *id, json_t **out, char **cause);
 int store_import_json(struct store *st, json_t *doc, char **id_out, char **cause);
 /* Markdown transcript of a session, allocated. */

@@ -13,6 +13,12 @@
  * lives on, ignored, until the provider reports the end of the cancelled
  * request: the provider may only be able to cancel from the loop.
  *
+ * A stored session's messages form a tree (see store.h); the transcript is
+ * the branch on show. A retry adds the new reply beside the old one, an
+ * edit adds the new question beside the old one; either way the old branch
+ * stays, and switching to it re-reads the path from the store. A chat that
+ * is not stored keeps its one branch only: there a retry replaces.
+ *
  * History sent to the model is trimmed oldest first to fit the context
  * window (num_ctx, else the model's context length, else a default),
  * keeping the system prompt and the newest user message; thinking is stored
@@ -25,6 +31,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "tree.h"
 #include "util.h"
 
 #define CHAT_FLUSH_MS 200
@@ -64,6 +71,11 @@ struct chat {
 	struct store_msg **msgs;
 	size_t n, cap;
 
+	/* the shape of the stored tree, read again when it changed */
+	struct store_node *tree;
+	size_t ntree;
+	bool tree_stale;
+
 	/* the reply being streamed */
 	struct chat_turn *turn;
 	struct store_msg *reply;
@@ -87,11 +99,13 @@ struct chat {
 	bool store_warned;
 	bool turn_user; /* this turn added the user message */
 	bool turn_new_session; /* this turn created the session */
+	int64_t turn_prev_head; /* the branch shown before a retry or edit */
 };
 
 static void chat_notice(struct chat *c, const char *fmt, ...) PRINTFLIKE(2, 3);
 static void chat_take_back(struct chat *c);
 static void chat_probe_drop(struct chat *c);
+static int chat_reload_path(struct chat *c, char **cause);
 
 static void
 chat_notice(struct chat *c, const char *fmt, ...)
@@ -148,6 +162,10 @@ chat_drop_msgs(struct chat *c)
 	store_msgs_free(c->msgs, c->n);
 	c->msgs = NULL;
 	c->n = c->cap = 0;
+	store_tree_free(c->tree, c->ntree);
+	c->tree = NULL;
+	c->ntree = 0;
+	c->tree_stale = true;
 }
 
 void
@@ -178,6 +196,7 @@ chat_free(struct chat *c)
 static void
 chat_push(struct chat *c, struct store_msg *m)
 {
+	c->tree_stale = true;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 16;
 		c->msgs = xreallocarray(c->msgs, c->cap, sizeof *c->msgs);
@@ -308,6 +327,162 @@ chat_reload(struct chat *c, char **cause)
 	if (store_session_find(c->app->store, c->sess->id, &s, cause) != 0)
 		return -1;
 	return chat_bind(c, s, cause);
+}
+
+/* Read the branch on show again, keeping everything else. */
+static int
+chat_reload_path(struct chat *c, char **cause)
+{
+	struct store_msg **v = NULL;
+	size_t n = 0;
+
+	if (store_messages(c->app->store, c->sess->id, &v, &n, cause) != 0)
+		return -1;
+	chat_drop_msgs(c);
+	c->msgs = v;
+	c->n = c->cap = n;
+	return 0;
+}
+
+/* The stored tree, read when it changed. */
+static void
+chat_tree(struct chat *c)
+{
+	char *cause = NULL;
+
+	if (!c->tree_stale)
+		return;
+	store_tree_free(c->tree, c->ntree);
+	c->tree = NULL;
+	c->ntree = 0;
+	c->tree_stale = false;
+	if (!chat_stored(c) || c->sess == NULL)
+		return;
+	if (store_tree(c->app->store, c->sess->id, &c->tree, &c->ntree, &cause) != 0)
+		chat_store_failed(c, cause);
+}
+
+void
+chat_branch_at(struct chat *c, size_t i, size_t *pos, size_t *count)
+{
+	*pos = 0;
+	*count = 1;
+	if (i >= c->n || c->msgs[i]->id <= 0)
+		return;
+	chat_tree(c);
+	*count = tree_siblings(c->tree, c->ntree, c->msgs[i]->id, pos);
+	if (*count == 0)
+		*count = 1;
+}
+
+/* Show the branch that ends at leaf. */
+static int
+chat_show(struct chat *c, int64_t leaf, char **cause)
+{
+	if (store_set_head(c->app->store, c->sess->id, leaf, cause) != 0)
+		return -1;
+	return chat_reload_path(c, cause);
+}
+
+int
+chat_switch(struct chat *c, size_t i, long delta, char **cause)
+{
+	size_t pos, count;
+	int64_t to;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming (stop it first)");
+	if (i >= c->n)
+		return util_fail(cause, "there is no message %zu", i + 1);
+	chat_branch_at(c, i, &pos, &count);
+	if (count < 2)
+		return util_fail(cause, "message %zu has no other versions", i + 1);
+	to = tree_sibling(c->tree, c->ntree, c->msgs[i]->id, delta);
+	if (to == 0)
+		return util_fail(cause, "message %zu has no version %ld (it has %zu)", i + 1, (long)pos + 1 + delta, count);
+	return chat_show(c, tree_leaf(c->tree, c->ntree, to), cause);
+}
+
+int
+chat_goto(struct chat *c, int64_t id, char **cause)
+{
+	int64_t leaf;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming (stop it first)");
+	if (!chat_stored(c) || c->sess == NULL)
+		return util_fail(cause, "branches are kept in the session store; this chat is not saved");
+	chat_tree(c);
+	leaf = tree_leaf(c->tree, c->ntree, id);
+	if (leaf == 0)
+		return util_fail(cause, "no message %lld in session %s", (long long)id, c->sess->id);
+	return chat_show(c, leaf, cause);
+}
+
+int
+chat_rewind(struct chat *c, int64_t id, char **cause)
+{
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming (stop it first)");
+	if (!chat_stored(c) || c->sess == NULL)
+		return util_fail(cause, "branches are kept in the session store; this chat is not saved");
+	return chat_show(c, id, cause);
+}
+
+size_t
+chat_branches(struct chat *c, struct chat_branch **out)
+{
+	int64_t *leaves = NULL, head = c->n > 0 ? c->msgs[c->n - 1]->id : 0;
+	size_t k;
+
+	*out = NULL;
+	if (!chat_stored(c) || c->sess == NULL)
+		return 0;
+	chat_tree(c);
+	k = tree_leaves(c->tree, c->ntree, &leaves);
+	*out = xcalloc(k ? k : 1, sizeof **out);
+	for (size_t i = 0; i < k; i++) {
+		struct chat_branch *b = &(*out)[i];
+		size_t at = tree_find(c->tree, c->ntree, leaves[i]);
+
+		b->leaf = leaves[i];
+		b->depth = tree_depth(c->tree, c->ntree, leaves[i]);
+		b->created = c->tree[at].created;
+		b->current = leaves[i] == head;
+		/* named by its last question */
+		while (at < c->ntree && strcmp(c->tree[at].role, "user") != 0) {
+			size_t up = c->tree[at].parent > 0 ? tree_find(c->tree, at, c->tree[at].parent) : at;
+
+			if (up == at)
+				break;
+			at = up;
+		}
+		b->question = c->tree[at].preview;
+		/* where it leaves the branch on show */
+		for (size_t j = 0; j < c->n; j++) {
+			if (!tree_on_path(c->tree, c->ntree, leaves[i], c->msgs[j]->id))
+				break;
+			b->shared = j + 1;
+		}
+	}
+	free(leaves);
+	return k;
+}
+
+int
+chat_fork(struct chat *c, char **cause)
+{
+	struct store_session *ns = NULL;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming (stop it first)");
+	if (!chat_stored(c) || c->sess == NULL || c->n == 0)
+		return util_fail(cause, "nothing to fork: this chat has no stored messages");
+	if (chat_save_settings(c, cause) != 0)
+		return -1;
+	if (store_session_fork(c->app->store, c->sess->id, c->msgs[c->n - 1]->id, NULL, &ns, cause) != 0)
+		return -1;
+	return chat_bind(c, ns, cause);
 }
 
 struct app *
@@ -462,6 +637,17 @@ chat_save_settings(struct chat *c, char **cause)
 	return 0;
 }
 
+/* The parent of a message added to the end of the transcript: the last
+ * one, a new root when there is none, or the store's head when the last
+ * one could not be stored. */
+static int64_t
+chat_tail(const struct chat *c)
+{
+	if (c->n == 0)
+		return STORE_ROOT;
+	return c->msgs[c->n - 1]->id;
+}
+
 /* Append a message to the transcript and the store (unless it was stored
  * with its new session). Takes m. */
 static void
@@ -475,6 +661,8 @@ chat_record(struct chat *c, struct store_msg *m)
 	}
 	if (m->session == NULL && c->sess != NULL)
 		m->session = xstrdup(c->sess->id);
+	if (m->parent == 0)
+		m->parent = chat_tail(c);
 	m->created = util_wall_ms();
 	if (chat_stored(c) && c->sess != NULL) {
 		if (store_msg_add(c->app->store, m, &cause) != 0)
@@ -932,6 +1120,15 @@ chat_take_back(struct chat *c)
 		c->sess = NULL;
 	}
 	c->turn_user = false;
+	/* a retry or an edit that failed shows the branch it started from */
+	if (c->turn_prev_head > 0 && chat_stored(c) && c->sess != NULL) {
+		int64_t head = c->turn_prev_head;
+
+		c->turn_prev_head = 0;
+		if (store_set_head(c->app->store, c->sess->id, head, &cause) != 0 ||
+		    chat_reload_path(c, &cause) != 0)
+			chat_store_failed(c, cause);
+	}
 }
 
 /* Send the transcript up to (not including) the reply placeholder. */
@@ -1020,6 +1217,7 @@ chat_start(struct chat *c, char **cause)
 	c->reply->created = util_wall_ms();
 	if (c->sess != NULL)
 		c->reply->session = xstrdup(c->sess->id);
+	c->reply->parent = chat_tail(c);
 	c->store_warned = false;
 	chat_push(c, c->reply);
 	free(c->reply->content);
@@ -1054,6 +1252,7 @@ static int
 chat_ready(struct chat *c, struct store_msg *first, char **cause)
 {
 	c->turn_user = false;
+	c->turn_prev_head = 0;
 	c->turn_new_session = c->sess == NULL;
 	if (c->turn != NULL)
 		return util_fail(cause, "a reply is still streaming (stop it first)");
@@ -1110,24 +1309,65 @@ chat_continue(struct chat *c, char **cause)
 	return chat_start(c, cause);
 }
 
+/* The id of the last message on show, to come back to if a retry or an
+ * edit never reaches the model. */
+static int64_t
+chat_head(const struct chat *c)
+{
+	return chat_stored(c) && c->sess != NULL && c->n > 0 ? c->msgs[c->n - 1]->id : 0;
+}
+
+/* Take the transcript's messages from i on off the branch on show: in the
+ * store they stay, on the branch they belong to (a chat that is not stored
+ * has no other branch: there they are gone). */
+static void
+chat_cut(struct chat *c, size_t i)
+{
+	while (c->n > i)
+		store_msg_free(c->msgs[--c->n]);
+	c->tree_stale = true;
+}
+
 int
 chat_retry(struct chat *c, char **cause)
 {
-	char *why = NULL;
+	int64_t head = chat_head(c);
+	size_t i;
 
 	if (c->turn != NULL)
 		return util_fail(cause, "a reply is still streaming (stop it first)");
-	/* drop replies after the last user message */
-	while (c->n > 0 && strcmp(c->msgs[c->n - 1]->role, "assistant") == 0) {
-		struct store_msg *m = c->msgs[--c->n];
-
-		if (chat_stored(c) && m->id != 0 && store_msg_delete(c->app->store, m->id, &why) != 0)
-			chat_store_failed(c, why);
-		store_msg_free(m);
-	}
-	if (c->n == 0)
+	/* the new reply goes beside the replies after the last question */
+	for (i = c->n; i > 0 && strcmp(c->msgs[i - 1]->role, "assistant") == 0; i--)
+		;
+	if (i == 0)
 		return util_fail(cause, "nothing to retry");
-	return chat_continue(c, cause);
+	if (chat_ready(c, NULL, cause) != 0)
+		return -1;
+	c->turn_prev_head = head;
+	chat_cut(c, i);
+	return chat_start(c, cause);
+}
+
+int
+chat_edit(struct chat *c, size_t i, const char *text, char **cause)
+{
+	int64_t head = chat_head(c);
+	struct store_msg *m;
+
+	if (c->turn != NULL)
+		return util_fail(cause, "a reply is still streaming (stop it first)");
+	if (i >= c->n || strcmp(c->msgs[i]->role, "user") != 0)
+		return util_fail(cause, "message %zu is not one of your questions", i + 1);
+	if (chat_ready(c, NULL, cause) != 0)
+		return -1;
+	m = chat_msg_new("user", text);
+	/* the images go with the question */
+	m->attachments = c->msgs[i]->attachments ? xstrdup(c->msgs[i]->attachments) : NULL;
+	c->turn_prev_head = head;
+	chat_cut(c, i);
+	chat_record(c, m);
+	c->turn_user = true;
+	return chat_start(c, cause);
 }
 
 void

@@ -401,21 +401,43 @@ httpd_chat_same(const struct store_msg *s, const struct llm_msg *m)
 	return same;
 }
 
-/* How many of conv the stored transcript v covers when conv begins with
- * all of it; -1 when it does not (or there is nothing stored). */
-static long
-httpd_chat_covered(struct store_msg *const *v, size_t nv, const struct llm_msg *const *conv, size_t n)
+/* The newest message among the children of parent (0: the roots) that is
+ * conv's m, looking through the ones the model never saw (a failed reply,
+ * which the next question follows); 0 if none is. */
+static int64_t
+httpd_chat_child(struct store_msg *const *v, size_t nv, int64_t parent, const struct llm_msg *m)
 {
-	size_t k = 0;
+	int64_t best = 0, d;
 
 	for (size_t i = 0; i < nv; i++) {
-		if (!httpd_chat_sendable(v[i]))
+		if (v[i]->parent != parent)
 			continue;
-		if (k >= n || !httpd_chat_same(v[i], conv[k]))
-			return -1;
-		k++;
+		if (!httpd_chat_sendable(v[i]))
+			d = httpd_chat_child(v, nv, v[i]->id, m);
+		else
+			d = httpd_chat_same(v[i], m) ? v[i]->id : 0;
+		if (d > best)
+			best = d;
 	}
-	return k > 0 ? (long)k : -1;
+	return best;
+}
+
+/* How far conv follows one of the stored branches (v: every message of a
+ * session, oldest first): how many of its messages match, *at the last
+ * of them. */
+static size_t
+httpd_chat_follow(struct store_msg *const *v, size_t nv, const struct llm_msg *const *conv, size_t n, int64_t *at)
+{
+	int64_t cur = 0, next;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if ((next = httpd_chat_child(v, nv, cur, conv[k])) == 0)
+			break;
+		cur = next;
+	}
+	*at = cur;
+	return k;
 }
 
 /* The start of a message as the store's titles show it: white space
@@ -445,12 +467,14 @@ httpd_chat_opening(const char *text)
 	return buf_steal(&b);
 }
 
-/* The newest session this conversation continues, or NULL. */
+/* The session this conversation continues, or NULL: the one with a
+ * branch it follows furthest, at least one exchange (or all there is),
+ * the newest of equals. */
 static char *
 httpd_chat_lookup(struct store *st, const char *system, const struct llm_msg *const *conv, size_t n)
 {
 	struct store_session **v = NULL;
-	size_t nv = 0;
+	size_t nv = 0, best = 0;
 	char *filter, *found = NULL;
 
 	/* a lone first message has no history to continue */
@@ -459,18 +483,23 @@ httpd_chat_lookup(struct store *st, const char *system, const struct llm_msg *co
 	if (store_session_list(st, filter, HTTPD_CHAT_CANDIDATES, &v, &nv, NULL) != 0)
 		nv = 0;
 	free(filter);
-	for (size_t i = 0; i < nv && found == NULL; i++) {
+	for (size_t i = 0; i < nv; i++) {
 		struct store_msg **m = NULL;
-		size_t nm = 0;
+		size_t nm = 0, k, sendable = 0;
+		int64_t at;
 
-		/* a transcript longer than the request cannot be its start
-		 * (the slack allows for failed replies, which are skipped) */
-		if (!util_streq(v[i]->system, system) || v[i]->nmessages == 0 || (size_t)v[i]->nmessages > 2 * n + 8)
+		if (!util_streq(v[i]->system, system) || v[i]->nmessages == 0)
 			continue;
-		if (store_messages(st, v[i]->id, &m, &nm, NULL) != 0)
+		if (store_messages_all(st, v[i]->id, &m, &nm, NULL) != 0)
 			continue;
-		if (httpd_chat_covered(m, nm, conv, n) > 0)
+		k = httpd_chat_follow(m, nm, conv, n, &at);
+		for (size_t j = 0; j < nm; j++)
+			sendable += httpd_chat_sendable(m[j]);
+		if (k > best && (k >= 2 || k == sendable)) {
+			best = k;
+			free(found);
 			found = xstrdup(v[i]->id);
+		}
 		store_msgs_free(m, nm);
 	}
 	store_sessions_free(v, nv);
@@ -478,15 +507,20 @@ httpd_chat_lookup(struct store *st, const char *system, const struct llm_msg *co
 }
 
 /* Bind c->chat for conv; *first gets the index of the first new message.
- * 0, or -1 after answering. */
+ * A conversation that follows a stored branch continues it from where it
+ * stops following: the end of that branch, or a new branch beside the
+ * rest (a client that edited or regenerated). One that follows none (a
+ * client that sends only its new message) goes on after the branch on
+ * show. 0, or -1 after answering. */
 static int
 httpd_chat_bind(struct httpd_chat *c, const char *sid, const char *system, const struct llm_msg *const *conv,
     size_t n, size_t *first)
 {
 	struct store *st = httpd_req_app(c->r)->store;
 	char *cause = NULL, *found = NULL;
-	struct store_msg **v;
-	long k;
+	struct store_msg **v = NULL;
+	size_t nv = 0, k;
+	int64_t at;
 	int rc;
 
 	*first = 0;
@@ -498,20 +532,21 @@ httpd_chat_bind(struct httpd_chat *c, const char *sid, const char *system, const
 		return 0;
 	rc = chat_open_id(c->chat, sid, true, &cause);
 	free(found);
+	if (rc == 0 && store_messages_all(st, chat_session_id(c->chat), &v, &nv, &cause) != 0)
+		rc = -1;
+	if (rc == 0 && (k = httpd_chat_follow(v, nv, conv, n, &at)) > 0) {
+		size_t last = chat_count(c->chat);
+
+		if ((last == 0 || chat_msg(c->chat, last - 1)->id != at) && chat_rewind(c->chat, at, &cause) != 0)
+			rc = -1;
+		*first = k;
+	}
+	store_msgs_free(v, nv);
 	if (rc < 0) {
 		httpd_fail(c->r, 500, "server_error", NULL, NULL, "%s", cause);
 		free(cause);
 		return -1;
 	}
-	if (rc == 1)
-		return 0;
-	/* the transcript as chat holds it: compare against its messages */
-	v = xcalloc(chat_count(c->chat) + 1, sizeof *v);
-	for (size_t i = 0; i < chat_count(c->chat); i++)
-		v[i] = (struct store_msg *)chat_msg(c->chat, i);
-	k = httpd_chat_covered(v, chat_count(c->chat), conv, n);
-	free(v);
-	*first = k > 0 ? (size_t)k : 0;
 	return 0;
 }
 

@@ -25,9 +25,16 @@
  *       messages_fts, an FTS5 index over messages.content (external content,
  *       unicode61 without diacritics) kept in step by insert/update/delete
  *       triggers; an index on sessions.title for lookups by title.
+ *   v3  messages form a tree: every message but a root has a parent (v2
+ *       files kept none: each message gets the one before it, so a v2
+ *       transcript is one branch); sessions.head names the leaf of the
+ *       branch on show (NULL = the newest message); an index on
+ *       (session, parent) for a message's children.
  *
  * messages.parent is a plain integer, not a foreign key: a self-reference
- * would make every message delete search the table for children.
+ * would make every message delete search the table for children. A parent
+ * is always older than its children (a smaller id), so ORDER BY id lists a
+ * tree parents first, and walking up from the head cannot loop.
  *
  * A reply is inserted as STREAMING with the writer's pid and rewritten every
  * few hundred milliseconds; if that process dies the row stays STREAMING, so
@@ -51,7 +58,12 @@
  *                  "estimated" (bool), "ttft_ms" (integer|null),
  *                  "total_ns", "load_ns", "prompt_ns", "eval_ns" (integer,
  *                  0 = unknown), "created", "parent" (index of an earlier
- *                  entry of "messages", or null)}]}
+ *                  entry of "messages", or null for a root)}]}
+ *
+ * "version" is 2; "session" also has "head", the index of the message the
+ * session shows (null when empty), and "messages" holds every branch.
+ * Version 1 files (parley before branches) held the transcript alone with
+ * "parent" null throughout: each message follows the one before it.
  *
  * Times are unix milliseconds. Import makes a new session (new ids) and keeps
  * everything else, times included, so export → import → export differs only
@@ -72,7 +84,9 @@
 #include "buf.h"
 #include "util.h"
 
-#define STORE_SCHEMA 2
+#define STORE_SCHEMA 3
+#define STORE_EXPORT_VERSION 2
+#define STORE_PREVIEW_MAX 60
 #define STORE_BUSY_MS 10000
 #define STORE_ID_LEN 8
 #define STORE_ID_MAX 64 /* a client-chosen id */
@@ -97,11 +111,18 @@ enum store_stmt_id {
 	S_SESSION_TOUCH,
 	S_SESSION_BUMP,
 	S_SESSION_SET_UPDATED,
+	S_SESSION_SET_HEAD,
+	S_SESSION_HEAD,
 	S_MSG_INSERT,
+	S_MSG_LINKS,
+	S_MSG_REPARENT,
+	S_HEAD_UP,
 	S_MSG_UPDATE,
 	S_MSG_TOUCH,
 	S_MSG_DELETE,
 	S_MSGS,
+	S_MSGS_ALL,
+	S_TREE,
 	S_SEARCH,
 	S_SEARCH_FLOOR,
 	S_DATA_VERSION,
@@ -111,11 +132,17 @@ enum store_stmt_id {
 };
 
 #define SESSION_COLS "id, title, provider, model, system, options, origin, " \
-	             "created, updated, nmessages"
+	             "created, updated, nmessages, head"
 #define MSG_COLS "id, session, parent, role, content, thinking, tool_calls, " \
 	         "tool_call_id, tool_name, attachments, model, state, error, " \
 	         "prompt_tokens, reply_tokens, estimated, ttft_ms, total_ns, " \
 	         "load_ns, prompt_ns, eval_ns, created, writer_pid"
+
+/* The end of the branch session ?1 shows: its head, else (none yet, or
+ * a head cleared away) the newest message. */
+#define STORE_HEAD_SQL "coalesce((SELECT m.id FROM sessions s JOIN messages m " \
+	               "ON m.id = s.head AND m.session = s.id WHERE s.id = ?1), " \
+	               "(SELECT max(id) FROM messages WHERE session = ?1))"
 
 static const char *const store_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -143,12 +170,18 @@ static const char *const store_sql[S_COUNT] = {
 	[S_SESSION_CLEAR] = "DELETE FROM messages WHERE session = ?1",
 	/* A session without a title takes its first user message's. */
 	[S_SESSION_TOUCH] = "UPDATE sessions SET updated = max(updated, ?2), "
+	                    "head = ?4, "
 	                    "title = CASE WHEN title = '' AND ?3 IS NOT NULL "
 	                    "THEN ?3 ELSE title END WHERE id = ?1",
 	/* The same without a title: setting title at all, even to itself,
 	 * rewrites its index entry, a page more in every commit. */
-	[S_SESSION_BUMP] = "UPDATE sessions SET updated = max(updated, ?2) WHERE id = ?1",
+	[S_SESSION_BUMP] = "UPDATE sessions SET updated = max(updated, ?2), head = ?4 WHERE id = ?1",
 	[S_SESSION_SET_UPDATED] = "UPDATE sessions SET updated = ?2 WHERE id = ?1",
+	[S_SESSION_SET_HEAD] = "UPDATE sessions SET head = ?2 WHERE id = ?1 AND "
+	                       "(?2 IS NULL OR EXISTS (SELECT 1 FROM messages "
+	                       "WHERE id = ?2 AND session = ?1))",
+	/* The end of the branch on show: the head, else the newest message. */
+	[S_SESSION_HEAD] = "SELECT " STORE_HEAD_SQL,
 	[S_MSG_INSERT] = "INSERT INTO messages (session, parent, role, content, "
 	                 "thinking, tool_calls, tool_call_id, tool_name, attachments, "
 	                 "model, state, error, prompt_tokens, reply_tokens, estimated, "
@@ -163,7 +196,19 @@ static const char *const store_sql[S_COUNT] = {
 	[S_MSG_TOUCH] = "UPDATE sessions SET updated = max(updated, ?2) WHERE id = "
 	                "(SELECT session FROM messages WHERE id = ?1)",
 	[S_MSG_DELETE] = "DELETE FROM messages WHERE id = ?1",
-	[S_MSGS] = "SELECT " MSG_COLS " FROM messages WHERE session = ?1 ORDER BY id",
+	[S_MSG_LINKS] = "SELECT session, parent FROM messages WHERE id = ?1",
+	[S_MSG_REPARENT] = "UPDATE messages SET parent = ?2 WHERE session = ?3 AND parent = ?1",
+	[S_HEAD_UP] = "UPDATE sessions SET head = ?2 WHERE id = ?3 AND head = ?1",
+	/* Up from the head to the root; a parent is older than its child,
+	 * which also stops a damaged file from looping. */
+	[S_MSGS] = "WITH RECURSIVE path(id) AS (SELECT " STORE_HEAD_SQL
+	           " UNION ALL SELECT m.parent FROM messages m JOIN "
+	           "path ON m.id = path.id WHERE m.parent < m.id) "
+	           "SELECT " MSG_COLS " FROM messages WHERE session = ?1 AND id IN "
+	           "(SELECT id FROM path) ORDER BY id",
+	[S_MSGS_ALL] = "SELECT " MSG_COLS " FROM messages WHERE session = ?1 ORDER BY id",
+	[S_TREE] = "SELECT id, parent, role, substr(content, 1, 400), created "
+	           "FROM messages WHERE session = ?1 ORDER BY id",
 	[S_SEARCH] = "SELECT m.session, s.title, m.id, m.role, "
 	             "snippet(messages_fts, 0, ?2, ?3, '…', 16), m.created "
 	             "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
@@ -246,6 +291,15 @@ static const char *const store_schema[STORE_SCHEMA] = {
 	"  VALUES ('delete', old.id, old.content);"
 	" INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);"
 	" END;",
+
+	/* v2 -> v3 */
+	"ALTER TABLE sessions ADD COLUMN head INTEGER;"
+	"UPDATE messages SET parent = (SELECT max(p.id) FROM messages p"
+	" WHERE p.session = messages.session AND p.id < messages.id)"
+	" WHERE parent IS NULL;"
+	"UPDATE sessions SET head ="
+	" (SELECT max(id) FROM messages WHERE messages.session = sessions.id);"
+	"CREATE INDEX messages_parent ON messages(session, parent);",
 };
 
 static const char *const store_state_names[] = {
@@ -797,6 +851,7 @@ store_row_session(sqlite3_stmt *s)
 	ss->created = sqlite3_column_int64(s, 7);
 	ss->updated = sqlite3_column_int64(s, 8);
 	ss->nmessages = sqlite3_column_int64(s, 9);
+	ss->head = sqlite3_column_int64(s, 10);
 	return ss;
 }
 
@@ -1266,9 +1321,9 @@ store_row_msg(sqlite3_stmt *s)
 	return m;
 }
 
-int
-store_messages(struct store *st, const char *session, struct store_msg ***out,
-    size_t *n, char **cause)
+static int
+store_msgs_query(struct store *st, enum store_stmt_id id, const char *session,
+    struct store_msg ***out, size_t *n, char **cause)
 {
 	struct store_msg **v = NULL;
 	size_t cap = 0;
@@ -1277,7 +1332,7 @@ store_messages(struct store *st, const char *session, struct store_msg ***out,
 
 	*out = NULL;
 	*n = 0;
-	if ((s = store_stmt(st, S_MSGS, &rc)) == NULL)
+	if ((s = store_stmt(st, id, &rc)) == NULL)
 		return store_fail(st, rc, cause, "reading messages");
 	sqlite3_bind_text(s, 1, session, -1, SQLITE_STATIC);
 	for (rc = store_step(st, s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
@@ -1297,6 +1352,158 @@ store_messages(struct store *st, const char *session, struct store_msg ***out,
 	return 0;
 }
 
+int
+store_messages(struct store *st, const char *session, struct store_msg ***out,
+    size_t *n, char **cause)
+{
+	return store_msgs_query(st, S_MSGS, session, out, n, cause);
+}
+
+int
+store_messages_all(struct store *st, const char *session, struct store_msg ***out,
+    size_t *n, char **cause)
+{
+	return store_msgs_query(st, S_MSGS_ALL, session, out, n, cause);
+}
+
+/* The first line of text, cut at a character boundary near
+ * STORE_PREVIEW_MAX bytes, with "…" when there is more. */
+static char *
+store_preview(const char *text)
+{
+	const char *p = text ? text : "";
+	size_t len, cut;
+	bool more;
+
+	p += strspn(p, " \t\r\n");
+	len = strcspn(p, "\r\n");
+	more = p[len + strspn(p + len, " \t\r\n")] != '\0';
+	cut = len;
+	if (len > STORE_PREVIEW_MAX) {
+		cut = STORE_PREVIEW_MAX;
+		while (cut > 0 && ((unsigned char)p[cut] & 0xc0) == 0x80)
+			cut--;
+		more = true;
+	}
+	return xasprintf("%.*s%s", (int)cut, p, more ? "…" : "");
+}
+
+int
+store_tree(struct store *st, const char *session, struct store_node **out, size_t *n,
+    char **cause)
+{
+	struct store_node *v = NULL;
+	size_t cap = 0;
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK;
+
+	*out = NULL;
+	*n = 0;
+	if ((s = store_stmt(st, S_TREE, &rc)) == NULL)
+		return store_fail(st, rc, cause, "reading messages");
+	sqlite3_bind_text(s, 1, session, -1, SQLITE_STATIC);
+	for (rc = store_step(st, s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+		struct store_node *d;
+		const char *role = (const char *)sqlite3_column_text(s, 2);
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		d = &v[(*n)++];
+		memset(d, 0, sizeof *d);
+		d->id = sqlite3_column_int64(s, 0);
+		d->parent = sqlite3_column_int64(s, 1);
+		snprintf(d->role, sizeof d->role, "%s", role ? role : "");
+		d->preview = store_preview((const char *)sqlite3_column_text(s, 3));
+		d->created = sqlite3_column_int64(s, 4);
+	}
+	store_done(s);
+	if (rc != SQLITE_DONE) {
+		store_tree_free(v, *n);
+		*n = 0;
+		return store_fail(st, rc, cause, "reading messages");
+	}
+	*out = v;
+	return 0;
+}
+
+void
+store_tree_free(struct store_node *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].preview);
+	free(v);
+}
+
+/* The session and parent of message id: 0, 1 if there is none, -1. */
+static int
+store_msg_links(struct store *st, int64_t id, char **session, int64_t *parent, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK;
+
+	*session = NULL;
+	*parent = 0;
+	if ((s = store_stmt(st, S_MSG_LINKS, &rc)) == NULL)
+		return store_fail(st, rc, cause, "reading a message");
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_step(st, s);
+	if (rc == SQLITE_ROW) {
+		*session = store_col_str(s, 0);
+		*parent = sqlite3_column_int64(s, 1);
+	}
+	store_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, rc, cause, "reading a message");
+	return rc == SQLITE_ROW ? 0 : 1;
+}
+
+/* The end of the branch a session shows (0 when it is empty). */
+static int
+store_head(struct store *st, const char *session, int64_t *head, char **cause)
+{
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK;
+
+	*head = 0;
+	if ((s = store_stmt(st, S_SESSION_HEAD, &rc)) == NULL)
+		return store_fail(st, rc, cause, "reading a session");
+	sqlite3_bind_text(s, 1, session, -1, SQLITE_STATIC);
+	rc = store_step(st, s);
+	if (rc == SQLITE_ROW)
+		*head = sqlite3_column_int64(s, 0);
+	store_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, rc, cause, "reading a session");
+	return 0;
+}
+
+/* Settle m->parent (see store_msg_add) inside the caller's transaction. */
+static int
+store_msg_parent(struct store *st, struct store_msg *m, char **cause)
+{
+	char *session = NULL;
+	int64_t up;
+	int rc;
+
+	if (m->parent < 0) {
+		m->parent = 0;
+		return 0;
+	}
+	if (m->parent == 0)
+		return store_head(st, m->session, &m->parent, cause);
+	rc = store_msg_links(st, m->parent, &session, &up, cause);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 || !util_streq(session, m->session)) {
+		free(session);
+		return util_fail(cause, "message %lld is not in session %s", (long long)m->parent, m->session);
+	}
+	free(session);
+	return 0;
+}
+
 /* Insert m inside the caller's transaction. */
 static int
 store_msg_insert(struct store *st, struct store_msg *m, int64_t pid, char **cause)
@@ -1304,6 +1511,8 @@ store_msg_insert(struct store *st, struct store_msg *m, int64_t pid, char **caus
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK;
 
+	if (store_msg_parent(st, m, cause) != 0)
+		return -1;
 	if ((s = store_stmt(st, S_MSG_INSERT, &rc)) == NULL)
 		return store_fail(st, rc, cause, "saving a message");
 	sqlite3_bind_text(s, 1, m->session, -1, SQLITE_STATIC);
@@ -1369,6 +1578,7 @@ store_msg_append(struct store *st, struct store_msg *m, const char *title, char 
 	sqlite3_bind_int64(s, 2, m->created);
 	if (title != NULL)
 		sqlite3_bind_text(s, 3, title, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, m->id);
 	if ((rc = store_run(st, s)) != SQLITE_OK)
 		return store_fail(st, rc, cause, "saving a message");
 	return 0;
@@ -1481,16 +1691,57 @@ fail:
 int
 store_msg_delete(struct store *st, int64_t id, char **cause)
 {
+	static const enum store_stmt_id steps[] = { S_MSG_REPARENT, S_HEAD_UP, S_MSG_DELETE };
+	char *session = NULL;
+	int64_t parent;
+	sqlite3_stmt *s;
+	int rc = SQLITE_OK, found;
+
+	if (store_begin(st, cause) != 0)
+		return -1;
+	found = store_msg_links(st, id, &session, &parent, cause);
+	if (found != 0) {
+		store_rollback(st);
+		return found < 0 ? -1 : util_fail(cause, "no message %lld in the session store", (long long)id);
+	}
+	/* Children move up to the parent, and so does a head. */
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		if ((s = store_stmt(st, steps[i], &rc)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, id);
+		if (steps[i] != S_MSG_DELETE) {
+			if (parent > 0)
+				sqlite3_bind_int64(s, 2, parent);
+			else
+				sqlite3_bind_null(s, 2);
+			sqlite3_bind_text(s, 3, session, -1, SQLITE_STATIC);
+		}
+		if ((rc = store_run(st, s)) != SQLITE_OK)
+			goto fail;
+	}
+	free(session);
+	return store_commit(st, cause);
+
+fail:
+	free(session);
+	store_fail(st, rc, cause, "deleting a message");
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_set_head(struct store *st, const char *session, int64_t id, char **cause)
+{
 	sqlite3_stmt *s;
 	int rc = SQLITE_OK;
 
-	if ((s = store_stmt(st, S_MSG_DELETE, &rc)) == NULL)
-		return store_fail(st, rc, cause, "deleting a message");
-	sqlite3_bind_int64(s, 1, id);
-	rc = store_write1(st, s, "deleting a message", cause);
+	if ((s = store_stmt(st, S_SESSION_SET_HEAD, &rc)) == NULL)
+		return store_fail(st, rc, cause, "switching branches");
+	sqlite3_bind_text(s, 1, session, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	rc = store_write1(st, s, "switching branches", cause);
 	if (rc == 1)
-		return util_fail(cause, "no message %lld in the session store",
-		    (long long)id);
+		return util_fail(cause, "no message %lld in session %s", (long long)id, session);
 	return rc;
 }
 
@@ -1710,17 +1961,101 @@ store_session_get(struct store *st, const char *id, struct store_session **out,
 }
 
 int
-store_export_json(struct store *st, const char *id, json_t **out, char **cause)
+store_session_fork(struct store *st, const char *id, int64_t upto, const char *title,
+    struct store_session **out, char **cause)
 {
-	struct store_session *ss;
-	struct store_msg **v;
-	size_t n;
-	json_t *doc, *msgs;
+	struct store_session *ss = NULL, *ns = NULL;
+	struct store_msg **v = NULL;
+	size_t n = 0, k = 0, *path = NULL;
+	int64_t at = upto, up = 0;
 
 	*out = NULL;
 	if (store_session_get(st, id, &ss, cause) != 0)
 		return -1;
-	if (store_messages(st, ss->id, &v, &n, cause) != 0) {
+	if (store_messages_all(st, ss->id, &v, &n, cause) != 0 ||
+	    (at == 0 && store_head(st, ss->id, &at, cause) != 0))
+		goto fail;
+	/* the path, newest first: v is in id order, parents before children */
+	path = xcalloc(n ? n : 1, sizeof *path);
+	for (size_t i = n; i-- > 0 && at > 0;) {
+		if (v[i]->id == at) {
+			path[k++] = i;
+			at = v[i]->parent;
+		}
+	}
+	if (upto > 0 && (k == 0 || v[path[0]]->id != upto)) {
+		util_fail(cause, "no message %lld in session %s", (long long)upto, ss->id);
+		goto fail;
+	}
+	ns = xcalloc(1, sizeof *ns);
+	ns->title = title ? xstrdup(title) : xasprintf("%s (fork)", ss->title[0] ? ss->title : ss->id);
+	ns->provider = xstrdup(ss->provider);
+	ns->model = xstrdup(ss->model);
+	ns->system = ss->system ? xstrdup(ss->system) : NULL;
+	ns->options = ss->options ? xstrdup(ss->options) : NULL;
+	ns->origin = xstrdup(ss->origin);
+	if (store_begin(st, cause) != 0)
+		goto fail;
+	if (store_session_insert(st, ns, cause) != 0)
+		goto fail_tx;
+	while (k-- > 0) {
+		struct store_msg *m = v[path[k]];
+
+		free(m->session);
+		m->session = xstrdup(ns->id);
+		m->parent = up > 0 ? up : STORE_ROOT;
+		if (store_msg_insert(st, m, 0, cause) != 0)
+			goto fail_tx;
+		up = m->id;
+	}
+	if (up > 0) {
+		sqlite3_stmt *s;
+		int rc = SQLITE_OK;
+
+		if ((s = store_stmt(st, S_SESSION_SET_HEAD, &rc)) == NULL) {
+			store_fail(st, rc, cause, "forking a session");
+			goto fail_tx;
+		}
+		sqlite3_bind_text(s, 1, ns->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, up);
+		if ((rc = store_run(st, s)) != SQLITE_OK) {
+			store_fail(st, rc, cause, "forking a session");
+			goto fail_tx;
+		}
+	}
+	if (store_commit(st, cause) != 0)
+		goto fail;
+	ns->head = up;
+	store_msgs_free(v, n);
+	free(path);
+	store_session_free(ss);
+	*out = ns;
+	return 0;
+
+fail_tx:
+	store_rollback(st);
+fail:
+	store_msgs_free(v, n);
+	free(path);
+	store_session_free(ss);
+	store_session_free(ns);
+	return -1;
+}
+
+int
+store_export_json(struct store *st, const char *id, json_t **out, char **cause)
+{
+	struct store_session *ss;
+	struct store_msg **v = NULL;
+	size_t n = 0;
+	int64_t head = 0;
+	json_t *doc, *msgs, *jhead = json_null();
+
+	*out = NULL;
+	if (store_session_get(st, id, &ss, cause) != 0)
+		return -1;
+	if (store_messages_all(st, ss->id, &v, &n, cause) != 0 ||
+	    store_head(st, ss->id, &head, cause) != 0) {
 		store_session_free(ss);
 		return -1;
 	}
@@ -1737,18 +2072,22 @@ store_export_json(struct store *st, const char *id, json_t **out, char **cause)
 				break;
 			}
 		}
+		if (m->id == head) {
+			json_decref(jhead);
+			jhead = json_integer((json_int_t)i);
+		}
 		json_array_append_new(msgs, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, "
 		                                      "s:o, s:o, s:s, s:o, s:o, s:o, s:b, s:o, s:I, s:I, "
 		                                      "s:I, s:I, s:I, s:o}",
 		                                "role", m->role, "content", store_json_str(m->content), "thinking", store_json_str(m->thinking), "tool_calls", store_json_text(m->tool_calls), "tool_call_id", store_json_str(m->tool_call_id), "tool_name", store_json_str(m->tool_name), "attachments", store_json_text(m->attachments), "model", store_json_str(m->model), "state", store_state_names[m->state], "error", store_json_str(m->error), "prompt_tokens", store_json_count(m->prompt_tokens), "reply_tokens", store_json_count(m->reply_tokens), "estimated", m->estimated, "ttft_ms", store_json_count(m->ttft_ms), "total_ns", (json_int_t)m->total_ns, "load_ns", (json_int_t)m->load_ns, "prompt_ns", (json_int_t)m->prompt_ns, "eval_ns", (json_int_t)m->eval_ns, "created", (json_int_t)m->created, "parent", parent));
 	}
-	doc = json_pack("{s:i, s:{s:s, s:o, s:s, s:s, s:o, s:o, s:s, s:I, s:I}, s:o}",
-	    "version", 1, "session", "id", ss->id, "title", store_json_str(ss->title),
+	doc = json_pack("{s:i, s:{s:s, s:o, s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:o}, s:o}",
+	    "version", STORE_EXPORT_VERSION, "session", "id", ss->id, "title", store_json_str(ss->title),
 	    "provider", ss->provider, "model", ss->model,
 	    "system", store_json_str(ss->system),
 	    "options", store_json_text(ss->options), "origin", ss->origin,
 	    "created", (json_int_t)ss->created, "updated", (json_int_t)ss->updated,
-	    "messages", msgs);
+	    "head", jhead, "messages", msgs);
 	store_msgs_free(v, n);
 	store_session_free(ss);
 	if (doc == NULL)
@@ -1901,7 +2240,7 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 {
 	struct store_session ss = { 0 };
 	json_t *js, *jmsgs, *jv;
-	int64_t *ids = NULL, created, updated;
+	int64_t *ids = NULL, created, updated, head, version;
 	size_t i, n;
 	const char *system = NULL;
 
@@ -1910,9 +2249,15 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 		return util_fail(cause, "not a parley session export: the document "
 		                        "must be a JSON object");
 	jv = json_object_get(doc, "version");
-	if (!json_is_integer(jv) || json_integer_value(jv) != 1)
+	version = json_integer_value(jv);
+	if (!json_is_integer(jv) || version < 1)
 		return util_fail(cause, "not a parley session export: \"version\" "
-		                        "must be 1");
+		                        "must be 1 or %d",
+		    STORE_EXPORT_VERSION);
+	if (version > STORE_EXPORT_VERSION)
+		return util_fail(cause, "this export was written by a newer parley "
+		                        "(version %lld); upgrade parley to import it",
+		    (long long)version);
 	js = json_object_get(doc, "session");
 	jmsgs = json_object_get(doc, "messages");
 	if (!json_is_object(js))
@@ -1927,8 +2272,11 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 	    store_imp_str(js, "origin", true, "session", (const char **)&ss.origin, cause) != 0 ||
 	    store_imp_str(js, "system", true, "session", &system, cause) != 0 ||
 	    store_imp_int(js, "created", 0, "session", &created, cause) != 0 ||
-	    store_imp_int(js, "updated", 0, "session", &updated, cause) != 0)
+	    store_imp_int(js, "updated", 0, "session", &updated, cause) != 0 ||
+	    store_imp_int(js, "head", -1, "session", &head, cause) != 0)
 		return -1;
+	if (head >= (int64_t)json_array_size(jmsgs))
+		return util_fail(cause, "session: \"head\" must be the index of a message or null");
 	if (store_imp_json(js, "options", JSON_OBJECT, "session", &ss.options, cause) != 0)
 		return -1;
 	ss.system = (char *)system;
@@ -1962,7 +2310,10 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 
 		store_imp_msg(json_array_get(jmsgs, i), i, &m, &parent, NULL);
 		m.session = ss.id;
-		m.parent = parent >= 0 ? ids[parent] : 0;
+		/* version 1: one branch, each message after the one before */
+		if (parent < 0 && version == 1 && i > 0)
+			parent = (int64_t)i - 1;
+		m.parent = parent >= 0 ? ids[parent] : STORE_ROOT;
 		if (m.created == 0)
 			m.created = ss.created;
 		rc = store_msg_insert(st, &m, 0, cause);
@@ -1984,6 +2335,18 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 		if ((rc = store_run(st, s)) != SQLITE_OK) {
 			store_fail(st, rc, cause, "importing a session");
 			goto fail;
+		}
+		if (n > 0) {
+			if ((s = store_stmt(st, S_SESSION_SET_HEAD, &rc)) == NULL) {
+				store_fail(st, rc, cause, "importing a session");
+				goto fail;
+			}
+			sqlite3_bind_text(s, 1, ss.id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, ids[head >= 0 ? head : (int64_t)n - 1]);
+			if ((rc = store_run(st, s)) != SQLITE_OK) {
+				store_fail(st, rc, cause, "importing a session");
+				goto fail;
+			}
 		}
 	}
 	if (store_commit(st, cause) != 0)

@@ -1417,6 +1417,7 @@ static const struct slash_face ui_slash_face = {
 	ui_sf_send,
 	ui_sf_confirm,
 	ui_sf_tools,
+	NULL, /* edit */
 };
 
 static void

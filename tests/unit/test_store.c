@@ -21,7 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "store.h"
+#include "tree.h"
 #include "util.h"
 
 struct fixture {
@@ -172,7 +174,7 @@ test_open_creates(void **state)
 	char *mode;
 
 	assert_string_equal(store_path(st), f->db);
-	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
 	mode = raw_text(f->db, "PRAGMA journal_mode");
 	assert_string_equal(mode, "wal");
 	free(mode);
@@ -180,7 +182,7 @@ test_open_creates(void **state)
 	/* Opening again is quiet and keeps the version. */
 	st = open_ok(f->db);
 	store_close(st);
-	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
 }
 
 static void
@@ -460,13 +462,13 @@ test_messages_and_titles(void **state)
 	m.prompt_ns = 200;
 	m.eval_ns = 700;
 	assert_int_equal(store_msg_add(st, &m, &cause), 0);
-	assert_int_equal(store_messages(st, id, &v, &n, &cause), 0);
+	assert_int_equal(store_messages_all(st, id, &v, &n, &cause), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(v[0]->role, "system");
 	assert_string_equal(v[1]->content, "  What   is\tthe\n\ncapital of   France?  ");
 	assert_string_equal(v[3]->content, "Paris.");
 	assert_int_equal(v[3]->parent, first);
-	assert_int_equal(v[1]->parent, 0);
+	assert_int_equal(v[1]->parent, v[0]->id); /* added after the head */
 	assert_string_equal(v[3]->thinking, "easy one");
 	assert_null(v[1]->thinking);
 	assert_string_equal(v[3]->tool_calls, m.tool_calls);
@@ -491,7 +493,7 @@ test_messages_and_titles(void **state)
 	m.error = (char *)"backend went away";
 	assert_int_equal(store_msg_update(st, &m, &cause), 0);
 	assert_int_equal(store_msg_delete(st, first, &cause), 0);
-	assert_int_equal(store_messages(st, id, &v, &n, &cause), 0);
+	assert_int_equal(store_messages_all(st, id, &v, &n, &cause), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(v[2]->content, "Paris, France.");
 	assert_int_equal(v[2]->state, STORE_ERROR);
@@ -850,6 +852,257 @@ rich_session(struct store *st)
 	return s.id;
 }
 
+/* The ids of a session's transcript (the branch on show), as "1 2 3". */
+static char *
+path_ids(struct store *st, const char *session)
+{
+	struct store_msg **v;
+	char *cause = NULL;
+	size_t n;
+	struct buf b = { 0 };
+
+	if (store_messages(st, session, &v, &n, &cause) != 0)
+		fail_msg("store_messages: %s", cause);
+	buf_append(&b, "", 0);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%lld", i ? " " : "", (long long)v[i]->id);
+	store_msgs_free(v, n);
+	return buf_steal(&b);
+}
+
+static int64_t
+add_child(struct store *st, const char *session, int64_t parent, const char *role, const char *content)
+{
+	struct store_msg m = { 0 };
+	char *cause = NULL;
+
+	m.session = (char *)session;
+	m.parent = parent;
+	m.role = (char *)role;
+	m.content = (char *)content;
+	m.prompt_tokens = m.reply_tokens = m.ttft_ms = -1;
+	if (store_msg_add(st, &m, &cause) != 0)
+		fail_msg("store_msg_add: %s", cause);
+	return m.id;
+}
+
+#define assert_path(st, id, want) \
+	do { \
+		char *got_ = path_ids(st, id); \
+		assert_string_equal(got_, want); \
+		free(got_); \
+	} while (0)
+
+/* Messages form a tree: a retry and an edit are siblings, the head picks
+ * the branch, deleting moves children up, forking copies one path. */
+static void
+test_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f->db);
+	char *id = new_session(st, "Tree", "m"), *cause = NULL, *other = new_session(st, "Other", "m");
+	int64_t q1, a1, q2, a2, a2b, q2b, a3, leaves_n, *leaves;
+	struct store_node *t;
+	struct store_session *fk, *s;
+	size_t n, pos;
+	json_t *doc, *doc2;
+	char *id2;
+
+	q1 = add_msg(st, id, "user", "first question");
+	a1 = add_msg(st, id, "assistant", "first answer");
+	q2 = add_msg(st, id, "user", "second question");
+	a2 = add_msg(st, id, "assistant", "second answer");
+	/* a regenerated reply: beside a2, and now the head */
+	a2b = add_child(st, id, q2, "assistant", "second answer, again");
+	{
+		char *want = xasprintf("%lld %lld %lld %lld", (long long)q1, (long long)a1, (long long)q2, (long long)a2b);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	/* an edited question, from the root */
+	q2b = add_child(st, id, STORE_ROOT, "user", "a different first question\nwith a second line");
+	a3 = add_msg(st, id, "assistant", "its answer");
+	{
+		char *want = xasprintf("%lld %lld", (long long)q2b, (long long)a3);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	/* a parent from another session is refused */
+	{
+		struct store_msg m = { 0 };
+
+		m.session = other;
+		m.parent = q1;
+		m.role = (char *)"user";
+		m.content = (char *)"x";
+		assert_int_equal(store_msg_add(st, &m, &cause), -1);
+		assert_non_null(strstr(cause, "is not in session"));
+		free(cause);
+		cause = NULL;
+	}
+	assert_int_equal(store_tree(st, id, &t, &n, &cause), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(tree_siblings(t, n, a2b, &pos), 2);
+	assert_int_equal(pos, 1);
+	assert_int_equal(tree_sibling(t, n, a2b, -1), a2);
+	assert_int_equal(tree_sibling(t, n, a2b, 1), 0);
+	assert_int_equal(tree_siblings(t, n, q1, &pos), 2);
+	assert_int_equal(pos, 0);
+	assert_int_equal(tree_leaf(t, n, q1), a2b);
+	assert_int_equal(tree_leaf(t, n, a2), a2);
+	assert_int_equal(tree_depth(t, n, a2b), 4);
+	assert_true(tree_on_path(t, n, a2b, q2));
+	assert_false(tree_on_path(t, n, a2b, a2));
+	assert_string_equal(t[tree_find(t, n, q2b)].preview, "a different first question…");
+	assert_string_equal(t[tree_find(t, n, q2b)].role, "user");
+	leaves_n = (int64_t)tree_leaves(t, n, &leaves);
+	assert_int_equal(leaves_n, 3);
+	assert_int_equal(leaves[0], a2);
+	assert_int_equal(leaves[1], a2b);
+	assert_int_equal(leaves[2], a3);
+	free(leaves);
+	store_tree_free(t, n);
+
+	/* switching: the head names the branch */
+	assert_int_equal(store_set_head(st, id, a2, &cause), 0);
+	{
+		char *want = xasprintf("%lld %lld %lld %lld", (long long)q1, (long long)a1, (long long)q2, (long long)a2);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	assert_int_equal(store_set_head(st, other, a2, &cause), -1);
+	assert_non_null(strstr(cause, "no message"));
+	free(cause);
+	cause = NULL;
+	s = find_ok(st, id);
+	assert_int_equal(s->head, a2);
+	assert_int_equal(s->nmessages, 7);
+	store_session_free(s);
+
+	/* export keeps every branch and the head; import gives them back */
+	assert_int_equal(store_export_json(st, id, &doc, &cause), 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "messages")), 7);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "session"), "head")), 3);
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(doc, "messages"), 5), "parent")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "messages"), 4), "parent")), 2);
+	assert_int_equal(store_import_json(st, doc, &id2, &cause), 0);
+	assert_int_equal(store_export_json(st, id2, &doc2, &cause), 0);
+	json_object_set_new(json_object_get(doc2, "session"), "id", json_string(id));
+	assert_true(json_equal(doc, doc2));
+	json_decref(doc2);
+	free(id2);
+	json_decref(doc);
+
+	/* a v1 export: one branch, in order */
+	doc = json_loads("{\"version\":1,\"session\":{},\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+	                 "{\"role\":\"assistant\",\"content\":\"b\"},{\"role\":\"user\",\"content\":\"c\"}]}",
+	    0, NULL);
+	assert_int_equal(store_import_json(st, doc, &id2, &cause), 0);
+	json_decref(doc);
+	assert_int_equal(store_export_json(st, id2, &doc, &cause), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "messages"), 2), "parent")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "session"), "head")), 2);
+	json_decref(doc);
+	free(id2);
+
+	/* fork: the path to a2, in a new session */
+	assert_int_equal(store_session_fork(st, id, 0, NULL, &fk, &cause), 0);
+	assert_string_equal(fk->title, "Tree (fork)");
+	assert_int_equal(store_tree(st, fk->id, &t, &n, &cause), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(t[3].preview, "second answer");
+	assert_int_equal(t[3].parent, t[2].id);
+	assert_int_equal(t[0].parent, 0);
+	store_tree_free(t, n);
+	store_session_free(fk);
+	assert_int_equal(store_session_fork(st, id, a3, "Named", &fk, &cause), 0);
+	assert_string_equal(fk->title, "Named");
+	store_session_free(fk);
+	assert_int_equal(store_session_fork(st, id, 999999, NULL, &fk, &cause), -1);
+	free(cause);
+	cause = NULL;
+
+	/* deleting a middle message moves its children up, and a head */
+	assert_int_equal(store_msg_delete(st, q2, &cause), 0);
+	{
+		char *want = xasprintf("%lld %lld %lld", (long long)q1, (long long)a1, (long long)a2);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	assert_int_equal(store_msg_delete(st, a2, &cause), 0);
+	{
+		char *want = xasprintf("%lld %lld", (long long)q1, (long long)a1);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	/* a new message goes on the branch on show */
+	{
+		int64_t q4 = add_msg(st, id, "user", "third");
+		char *want = xasprintf("%lld %lld %lld", (long long)q1, (long long)a1, (long long)q4);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	assert_int_equal(store_session_clear(st, id, &cause), 0);
+	assert_path(st, id, "");
+	{
+		int64_t q5 = add_msg(st, id, "user", "after clear");
+		char *want = xasprintf("%lld", (long long)q5);
+
+		assert_path(st, id, want);
+		free(want);
+	}
+	free(id);
+	free(other);
+	store_close(st);
+}
+
+/* A v2 file, as parley wrote it before branches (tests/data/store-v2.sql:
+ * two imported sessions, one of them with two replies to one question). */
+static void
+test_migrate_v2(void **state)
+{
+	struct fixture *f = *state;
+	char *path = xasprintf("%s/v2.db", f->dir), *sql, *cause = NULL;
+	const char *dir = getenv("TESTS_DIR");
+	char *file = xasprintf("%s/data/store-v2.sql", dir ? dir : "tests");
+	struct store *st;
+	struct store_msg **v;
+	size_t n;
+
+	sql = util_read_file(file, NULL, 1 << 20, &cause);
+	if (sql == NULL)
+		fail_msg("%s", cause);
+	raw_exec(path, sql);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+	st = open_ok(path);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 3);
+	/* the session without parents is one branch, in order */
+	assert_path(st, "6hq1ub7b", "6 7 8");
+	assert_int_equal(raw_int(path, "SELECT parent FROM messages WHERE id = 8"), 7);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM messages WHERE parent IS NULL"), 2);
+	/* the one with two replies shows the newest; the other is its sibling */
+	assert_path(st, "3u7r8sey", "1 2 3 5");
+	assert_int_equal(store_messages_all(st, "3u7r8sey", &v, &n, &cause), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(v[3]->parent, 3);
+	assert_int_equal(v[3]->state, STORE_INTERRUPTED);
+	store_msgs_free(v, n);
+	/* and writes go on the branch on show */
+	add_msg(st, "6hq1ub7b", "user", "more");
+	assert_path(st, "6hq1ub7b", "6 7 8 9");
+	assert_int_equal(search_count(st, "omelette"), 1);
+	store_close(st);
+	free(sql);
+	free(file);
+	free(path);
+}
+
 static void
 test_export_import(void **state)
 {
@@ -860,7 +1113,8 @@ test_export_import(void **state)
 	struct store_session *s;
 	static const char *const bad_docs[] = {
 		"[]",
-		"{\"version\":2,\"session\":{},\"messages\":[]}",
+		"{\"version\":3,\"session\":{},\"messages\":[]}",
+		"{\"version\":2,\"session\":{\"head\":0},\"messages\":[]}",
 		"{\"version\":1,\"session\":[],\"messages\":[]}",
 		"{\"version\":1,\"session\":{},\"messages\":{}}",
 		"{\"version\":1,\"session\":{\"title\":5},\"messages\":[]}",
@@ -876,7 +1130,7 @@ test_export_import(void **state)
 
 	id = rich_session(st);
 	assert_int_equal(store_export_json(st, id, &doc, &cause), 0);
-	assert_int_equal(json_integer_value(json_object_get(doc, "version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(doc, "version")), 2);
 	assert_int_equal(json_array_size(json_object_get(doc, "messages")), 6);
 	assert_true(json_is_object(json_object_get(json_object_get(doc, "session"), "options")));
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "messages"), 1), "parent")), 0);
@@ -981,7 +1235,7 @@ test_migrate_v1(void **state)
 	    " ('old00002', 'user', 'hi', 1500000000000);"
 	    "PRAGMA user_version = 1;");
 	st = open_ok(path);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 3);
 	assert_int_equal(store_session_list(st, NULL, 0, &v, &n, &cause), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0]->id, "old00001");
@@ -1241,6 +1495,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rename_delete_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
