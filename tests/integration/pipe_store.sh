@@ -120,4 +120,14 @@ PARLEY_DB="$T_DIR/new.db" run_parley "${O[@]}" "newer"
 expect_eq "newer store: answer on stdout" "echo: newer" "$OUT"
 expect_contains "newer store: says upgrade" "$ERR" "newer parley"
 
+# a session with branches: a resumed chat sends the branch on show alone
+# (basic.json: two replies to "And the filling?", the newest a failed one)
+BR=$("$PARLEY_BIN" sessions import "$TESTS_DIR/data/sessions/basic.json")
+run_parley "${O[@]}" -s "$BR" "what about herbs?"
+expect_eq "branch resumed" "0 echo: what about herbs?" "$RC $OUT"
+expect_eq "the backend got the branch on show, the failed reply skipped" \
+	'["How do I make a French omelette?","Whisk three eggs, melt butter over medium heat, and stir gently.","And the filling?","what about herbs?"]' \
+	"$(last_chat "$F_LOG" | jq -c '[.body.messages[] | select(.role != "system") | .content]')"
+expect_eq "the new turn hangs off the branch on show" '"error"' \
+	"$("$PARLEY_BIN" sessions show "$BR" --json | jq '.messages as $m | ($m[] | select(.content == "what about herbs?") | .parent) as $p | $m[$p].state')"
 done_testing
