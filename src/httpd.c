@@ -117,7 +117,7 @@ static const struct httpd_route httpd_table[] = {
 	{ "GET", "/v1/models/*", httpd_models_get, 0, "One model" },
 	{ "POST", "/v1/chat/completions", httpd_chat_completions, HTTPD_BODY, "OpenAI chat completion, streamed or not" },
 	{ "GET", "/v1/sessions", httpd_sessions_list, 0, "Stored sessions, newest first" },
-	{ "GET", "/v1/sessions/*", httpd_sessions_get, 0, "One session with its messages" },
+	{ "GET", "/v1/sessions/*", httpd_sessions_get, 0, "One session with the messages of the branch on show (?branches=all: every branch)" },
 	{ "PATCH", "/v1/sessions/*", httpd_sessions_patch, HTTPD_BODY, "Rename a session" },
 	{ "DELETE", "/v1/sessions/*", httpd_sessions_delete, 0, "Delete a session" },
 	{ "POST", "/chat", httpd_chat_plain, HTTPD_BODY | HTTPD_DETAIL, "Send a message, get the whole reply" },

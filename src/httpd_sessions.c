@@ -9,7 +9,9 @@
  * Shapes: /v1 sessions are {"id","object":"session","title","model",
  * "provider","origin","system","created","updated","message_count"} with
  * unix-second times; the drop-in list uses "session_id", "message_count"
- * and ISO 8601 times.
+ * and ISO 8601 times. One session also has "head", the id of the last
+ * message of the branch on show, and "messages", that branch (or, with
+ * ?branches=all, every message), each with its "id" and "parent".
  */
 #include "httpd.h"
 
@@ -55,6 +57,7 @@ httpd_sessions_msg(const struct store_msg *m)
 
 	if (o == NULL) /* text the store kept is not UTF-8: say so, do not fail */
 		o = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)m->id, "role", m->role, "content", "");
+	json_object_set_new(o, "parent", m->parent > 0 ? json_integer((json_int_t)m->parent) : json_null());
 	if (m->thinking != NULL)
 		json_object_set_new(o, "reasoning_content", json_string(m->thinking));
 	if (m->tool_calls != NULL && (v = json_loads(m->tool_calls, 0, NULL)) != NULL)
@@ -142,16 +145,22 @@ httpd_sessions_get(struct httpd_req *r)
 	char *cause = NULL;
 	size_t n = 0;
 	json_t *o, *msgs;
+	bool all;
 
 	if (st == NULL || (s = httpd_sessions_find(r, st, httpd_req_arg(r))) == NULL)
 		return;
-	if (store_messages(st, s->id, &v, &n, &cause) != 0) {
+	/* the branch on show, or ?branches=all every message of the tree */
+	all = util_streq(httpd_req_query(r, "branches"), "all");
+	if ((all ? store_messages_all : store_messages)(st, s->id, &v, &n, &cause) != 0) {
 		httpd_fail(r, 500, "server_error", NULL, NULL, "%s", cause);
 		free(cause);
 		store_session_free(s);
 		return;
 	}
 	o = httpd_sessions_json(s);
+	/* the last message of the branch on show */
+	if (n > 0)
+		json_object_set_new(o, "head", json_integer((json_int_t)(all && s->head > 0 ? s->head : v[n - 1]->id)));
 	msgs = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(msgs, httpd_sessions_msg(v[i]));

@@ -73,4 +73,11 @@ expect_eq "it went on the end of that branch" "echo: with kids" "$(export_of "$S
 chat "" "what is a fjord" "echo: what is a fjord" "how deep"
 check "a different conversation starts a session" test "$REPLY_SID" != "$S1"
 expect_eq "two sessions" 2 "$(nsessions)"
+
+# /v1/sessions/ID: the branch on show with ids and parents; every branch on request
+V=$(curl -s -m 10 "$S_URL/v1/sessions/$S1")
+expect_eq "the API shows the branch on show" 8 "$(jq '.messages | length' <<<"$V")"
+expect_eq "its head is the last of them" "$(jq '.messages[-1].id' <<<"$V")" "$(jq .head <<<"$V")"
+expect_eq "each message names its parent" true "$(jq '[.messages as $m | range(1; $m | length) | $m[.].parent == $m[. - 1].id] | all' <<<"$V")"
+expect_eq "?branches=all gives the whole tree" 11 "$(curl -s -m 10 "$S_URL/v1/sessions/$S1?branches=all" | jq '.messages | length')"
 done_testing
