@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "progress.h"
+#include "reltime.h"
 #include "util.h"
 
 struct cmd_wait {
@@ -153,40 +154,6 @@ cmd_parse_time(const char *s)
 	return t - off;
 }
 
-/* "3 days ago", "in 4 minutes" */
-static void
-cmd_relative(char *out, size_t len, time_t t)
-{
-	static const struct {
-		long secs;
-		const char *unit;
-	} steps[] = { { 86400 * 365, "year" }, { 86400 * 30, "month" }, { 86400 * 7, "week" },
-		{ 86400, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" } };
-	long d;
-	bool future;
-
-	if (t == 0) {
-		snprintf(out, len, "-");
-		return;
-	}
-	d = (long)(time(NULL) - t);
-	future = d < 0;
-	if (future)
-		d = -d;
-	if (d < 5) {
-		snprintf(out, len, future ? "now" : "just now");
-		return;
-	}
-	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		long n = d / steps[i].secs;
-
-		if (n == 0)
-			continue;
-		snprintf(out, len, future ? "in %ld %s%s" : "%ld %s%s ago", n, steps[i].unit, n == 1 ? "" : "s");
-		return;
-	}
-}
-
 static json_t *
 cmd_model_json(const struct prov_model *m)
 {
@@ -269,7 +236,7 @@ cmd_models(struct config *cfg, int argc, char **argv)
 			char size[32], mod[48];
 
 			progress_size(size, sizeof size, m->size);
-			cmd_relative(mod, sizeof mod, cmd_parse_time(m->modified));
+			reltime(mod, sizeof mod, (int64_t)cmd_parse_time(m->modified) * 1000, util_wall_ms(), RELTIME_LONG);
 			if (m->loaded == 1 && (m->modified == NULL || m->modified[0] == '\0'))
 				snprintf(mod, sizeof mod, "loaded");
 			printf("%-*s  %-8s  %-8s  %9s  %s\n", wn, m->name, m->params && m->params[0] ? m->params : "-",
@@ -312,7 +279,7 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 			char size[32], until[48], proc[32], ctx[24];
 
 			progress_size(size, sizeof size, m->size);
-			cmd_relative(until, sizeof until, cmd_parse_time(m->expires));
+			reltime(until, sizeof until, (int64_t)cmd_parse_time(m->expires) * 1000, util_wall_ms(), RELTIME_LONG);
 			if (m->size <= 0)
 				snprintf(proc, sizeof proc, "-");
 			else if (m->size_vram >= m->size)
