@@ -15,14 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "b64.h"
+#include "attach.h"
 #include "buf.h"
 #include "chat.h"
 #include "tools.h"
 #include "util.h"
 
 #define PIPE_STDIN_CAP (64u << 20)
-#define PIPE_FILE_CAP (16u << 20)
 
 struct pipe_state {
 	struct app *app;
@@ -239,79 +238,11 @@ pipe_sigint(int sig, void *arg)
 		ps->done = true;
 }
 
-static const char *
-pipe_mime(const char *path, const char *data, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)data;
-
-	if (len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0)
-		return "image/png";
-	if (len >= 3 && u[0] == 0xff && u[1] == 0xd8 && u[2] == 0xff)
-		return "image/jpeg";
-	if (len >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0))
-		return "image/gif";
-	if (len >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0)
-		return "image/webp";
-	(void)path;
-	return NULL;
-}
-
 int
 pipe_attachments(const struct config *cfg, char **text, struct llm_image **images, size_t *nimages,
     char **cause)
 {
-	struct buf b = { 0 };
-
-	*images = NULL;
-	*nimages = 0;
-	for (int i = 0; i < cfg->nimages; i++) {
-		size_t len;
-		char *data = util_read_file(cfg->images[i], &len, PIPE_FILE_CAP, cause);
-		const char *mime;
-
-		if (data == NULL)
-			goto fail;
-		mime = pipe_mime(cfg->images[i], data, len);
-		if (mime == NULL) {
-			free(data);
-			util_fail(cause, "%s is not a PNG, JPEG, GIF or WebP image", cfg->images[i]);
-			goto fail;
-		}
-		*images = xreallocarray(*images, *nimages + 1, sizeof **images);
-		(*images)[*nimages].mime = xstrdup(mime);
-		(*images)[*nimages].b64 = b64_encode(data, len);
-		(*nimages)++;
-		free(data);
-	}
-	buf_puts(&b, *text);
-	for (int i = 0; i < cfg->nfiles; i++) {
-		size_t len;
-		char *data = util_read_file(cfg->files[i], &len, PIPE_FILE_CAP, cause);
-
-		if (data == NULL)
-			goto fail;
-		if (!util_utf8_valid(data, len) || memchr(data, '\0', len) != NULL) {
-			free(data);
-			util_fail(cause, "%s is not a text file (use -i for images)", cfg->files[i]);
-			goto fail;
-		}
-		buf_printf(&b, "%s--- %s ---\n%s%s--- end of %s ---\n", b.len ? "\n\n" : "", cfg->files[i],
-		    data, len && data[len - 1] != '\n' ? "\n" : "", cfg->files[i]);
-		free(data);
-	}
-	free(*text);
-	*text = buf_steal(&b);
-	return 0;
-fail:
-	buf_free(&b);
-	for (size_t i = 0; i < *nimages; i++) {
-		free((*images)[i].mime);
-		free((*images)[i].b64);
-	}
-	free(*images);
-	*images = NULL;
-	*nimages = 0;
-	return -1;
+	return attach_config(cfg, text, images, nimages, cause);
 }
 
 struct pipe_pick {
@@ -666,7 +597,7 @@ pipe_main(struct app *a)
 		free(cause);
 		return rc;
 	}
-	if (pipe_attachments(cfg, &prompt, &images, &nimages, &cause) != 0) {
+	if (attach_config(cfg, &prompt, &images, &nimages, &cause) != 0) {
 		rc = pipe_fail(&ps, LLM_ERR_USAGE, cause);
 		free(cause);
 		free(prompt);
