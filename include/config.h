@@ -16,6 +16,15 @@ enum face {
 	FACE_COMMAND
 };
 
+/* A [backend NAME] section: one of several backends used together. */
+struct config_backend {
+	char *name; /* [A-Za-z0-9._-], unique */
+	char *provider; /* ollama (default), lm-studio, openai */
+	char *base_url; /* normalised; NULL = the provider's default */
+	char *api_key;
+	int priority; /* higher is tried first among backends with the model; 0 */
+};
+
 struct config {
 	/* backend */
 	char *provider; /* "ollama", "lm-studio", "openai"; NULL = auto */
@@ -27,6 +36,11 @@ struct config {
 	char *model_file; /* model= from the config file (below env) */
 	long connect_timeout_ms;
 	long read_timeout_ms;
+	/* [backend NAME] sections, in file order; with any, and no provider
+	 * or address named, parley routes across them */
+	struct config_backend *backends;
+	int nbackends;
+	bool no_discover; /* do not add the local backends that answer */
 
 	/* chat */
 	char *system;

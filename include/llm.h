@@ -95,6 +95,10 @@ void llm_stats_init(struct llm_stats *s);
 void llm_msg_clear(struct llm_msg *m); /* frees members, keeps m */
 void llm_msgs_free(struct llm_msg *m, size_t n); /* clears each, frees array */
 void llm_tool_call_clear(struct llm_tool_call *c);
+/* A deep copy of a request (to send it again later, elsewhere), and its
+ * end. JSON members are shared by reference. */
+struct llm_req *llm_req_copy(const struct llm_req *r);
+void llm_req_free(struct llm_req *r);
 /* Roughly 4 bytes a token: used only when a backend reports no counts. */
 int64_t llm_estimate_tokens(const char *text, size_t len);
 const char *llm_err_name(enum llm_err e);

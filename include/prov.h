@@ -28,6 +28,7 @@ struct prov_model {
 	int64_t size_vram; /* ps */
 	char *expires; /* ps: RFC 3339 */
 	json_t *capabilities; /* array of strings or NULL */
+	char *backend; /* the backend's name when several are in use, else NULL */
 };
 
 struct prov_model_list {
@@ -66,6 +67,14 @@ struct prov_ops {
 	struct prov_req *(*chat)(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg);
 	/* Cheap liveness probe. */
 	struct prov_req *(*ping)(struct prov *p, prov_done_cb cb, void *arg);
+	/* Embeddings of input (a string or an array of strings; borrowed).
+	 * opts (borrowed, may be NULL) holds Ollama's extra fields: truncate,
+	 * dimensions, keep_alive, options; a backend uses those it can.
+	 * Result: {"embeddings":[[...],...]} in input order, plus
+	 * "prompt_eval_count", "total_duration" and "load_duration" when the
+	 * backend tells. NULL in a provider that has no embeddings. */
+	struct prov_req *(*embed)(struct prov *p, const char *model, json_t *input, json_t *opts, prov_json_cb cb,
+	    void *arg);
 };
 
 struct prov {
@@ -79,6 +88,7 @@ struct prov {
 	/* It refused tools on a streamed chat (older llama-server): such a
 	 * chat is sent unstreamed from then on. */
 	bool no_stream_tools;
+	void (*destroy)(struct prov *p); /* frees priv, called by prov_free */
 };
 
 struct prov *prov_new(const char *kind, const char *base_url, const char *api_key,
@@ -86,6 +96,12 @@ struct prov *prov_new(const char *kind, const char *base_url, const char *api_ke
 void prov_free(struct prov *p);
 /* Cancel a running request; its callback sees LLM_ERR_CANCELLED. */
 void prov_cancel(struct prov_req *r);
+/* A request that is not one HTTP exchange but runs others under it (the
+ * router of several backends): prov_cancel calls cancel(arg), which must
+ * see that the callback gets LLM_ERR_CANCELLED (never from inside
+ * prov_cancel). Its owner frees it once the callback has run. */
+struct prov_req *prov_req_virtual(struct prov *p, void (*cancel)(void *arg), void *arg);
+void prov_req_virtual_free(struct prov_req *r);
 /* Default base URL of a provider kind. */
 const char *prov_default_url(const char *kind);
 

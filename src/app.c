@@ -3,13 +3,30 @@
  * backend. Discovery runs on the loop like everything else: a ping to
  * Ollama, and if that cannot connect, pings to LM Studio and llama-server
  * at once; the first to answer wins.
+ *
+ * With [backend NAME] sections in the config file (and no provider or
+ * address named), the backend is the router over them (prov_multi.c), and
+ * discovery instead adds every local backend that answers and is not one
+ * of them already. The configured ones are not waited for: the first
+ * request finds out which are up, and the router keeps checking.
  */
 #include "app.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "prov_multi.h"
 #include "util.h"
+
+/* Local backends discovery looks for, and the names they get. */
+static const struct {
+	const char *kind, *name;
+} app_locals[] = {
+	{ "ollama", "ollama" },
+	{ "lm-studio", "lm-studio" },
+	{ "openai", "llama-server" },
+};
+#define APP_NLOCALS (sizeof app_locals / sizeof app_locals[0])
 
 void
 app_init(struct app *a, struct config *cfg)
@@ -54,9 +71,10 @@ struct app_connecting {
 		APP_NAMED,
 		APP_URL,
 		APP_OLLAMA,
-		APP_PAIR
+		APP_PAIR,
+		APP_MULTI
 	} stage;
-	struct app_probe probes[2];
+	struct app_probe probes[APP_NLOCALS];
 	int n;
 	int pending;
 	int winner;
@@ -79,7 +97,7 @@ app_probe_done(enum llm_err err, const char *msg, void *arg)
 	c->pending--;
 	if (err == LLM_OK && c->winner < 0)
 		c->winner = (int)(pr - c->probes);
-	if ((c->pending == 0 || c->winner >= 0) && c->step == NULL)
+	if ((c->pending == 0 || (c->winner >= 0 && c->stage != APP_MULTI)) && c->step == NULL)
 		c->step = loop_timer_add(c->a->loop, 0, app_connect_step, c);
 }
 
@@ -149,6 +167,86 @@ app_probe_msg(const struct app_probe *pr, const char *fallback)
 	return xstrdup(pr->msg != NULL ? pr->msg : fallback);
 }
 
+/* Whether a configured backend already sits at url. */
+static bool
+app_configured_at(const struct config *cfg, const char *url)
+{
+	for (int i = 0; i < cfg->nbackends; i++) {
+		const char *u = cfg->backends[i].base_url ? cfg->backends[i].base_url
+		                                          : prov_default_url(cfg->backends[i].provider);
+
+		if (strcmp(u, url) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Several backends: ping the local ones not configured, in parallel. */
+static void
+app_multi_stage(struct app_connecting *c)
+{
+	struct config *cfg = c->a->cfg;
+
+	c->n = 0;
+	c->pending = 0;
+	c->winner = -1;
+	for (size_t i = 0; i < APP_NLOCALS && !cfg->no_discover; i++) {
+		struct app_probe *pr = &c->probes[c->n];
+
+		if (app_configured_at(cfg, prov_default_url(app_locals[i].kind)))
+			continue;
+		pr->p = app_new_prov(c->a, app_locals[i].kind, NULL);
+		pr->c = c;
+		pr->err = LLM_ERR_OTHER;
+		c->n++;
+		c->pending++;
+		pr->req = pr->p->ops->ping(pr->p, app_probe_done, pr);
+	}
+	if (c->pending == 0)
+		c->step = loop_timer_add(c->a->loop, 0, app_connect_step, c);
+}
+
+/* The router: the configured backends, then the local ones that answered. */
+static void
+app_multi_end(struct app_connecting *c)
+{
+	struct app *a = c->a;
+	struct config *cfg = a->cfg;
+	struct prov *router;
+
+	/* every probe has its answer: a winner alone does not end this stage */
+	if (c->pending > 0)
+		return;
+	router = prov_multi_new(a->net, a->loop);
+	for (int i = 0; i < cfg->nbackends; i++) {
+		const struct config_backend *b = &cfg->backends[i];
+		char *cause = NULL;
+		struct prov *p = prov_new(b->provider, b->base_url, b->api_key ? b->api_key : cfg->api_key, a->net,
+		    a->loop, &cause);
+
+		if (p == NULL)
+			fatal("%s", cause);
+		prov_multi_add(router, b->name, p, b->priority, false);
+	}
+	for (int i = 0; i < c->n; i++) {
+		struct app_probe *pr = &c->probes[i];
+		char *name = NULL;
+
+		if (pr->err != LLM_OK)
+			continue;
+		for (size_t k = 0; k < APP_NLOCALS; k++)
+			if (strcmp(app_locals[k].kind, pr->p->kind) == 0)
+				name = prov_multi_child(router, app_locals[k].name) == NULL
+				    ? xstrdup(app_locals[k].name)
+				    : xasprintf("%s-local", app_locals[k].name);
+		prov_multi_add(router, name, pr->p, 0, true);
+		pr->p = NULL; /* the router's now */
+		free(name);
+	}
+	a->prov = router;
+	app_connect_end(c, -1, LLM_OK, NULL, NULL);
+}
+
 static void
 app_connect_step(void *arg)
 {
@@ -184,6 +282,9 @@ app_connect_step(void *arg)
 		c->stage = APP_PAIR;
 		app_probe_stage(c, "lm-studio", "openai", NULL);
 		return;
+	case APP_MULTI:
+		app_multi_end(c);
+		return;
 	case APP_PAIR:
 		if (w >= 0) {
 			char *note = xasprintf("Ollama is not running at %s; using %s at %s", prov_default_url("ollama"),
@@ -212,7 +313,10 @@ app_connect_start(struct app *a, app_connect_cb cb, void *arg)
 	c->a = a;
 	c->cb = cb;
 	c->arg = arg;
-	if (cfg->provider != NULL) {
+	if (cfg->provider == NULL && !cfg->base_url_named && cfg->nbackends > 0) {
+		c->stage = APP_MULTI;
+		app_multi_stage(c);
+	} else if (cfg->provider != NULL) {
 		c->stage = APP_NAMED;
 		app_probe_stage(c, cfg->provider, NULL, cfg->base_url);
 	} else if (cfg->base_url_named) {

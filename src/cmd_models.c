@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "progress.h"
+#include "prov_multi.h"
 #include "reltime.h"
 #include "util.h"
 
@@ -157,12 +158,81 @@ cmd_parse_time(const char *s)
 static json_t *
 cmd_model_json(const struct prov_model *m)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:O?, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:O?, s:o, s:s?}",
 	    "name", m->name, "family", m->family ? m->family : "", "parameter_size", m->params ? m->params : "",
 	    "quantization", m->quant ? m->quant : "", "format", m->format ? m->format : "",
 	    "size", (json_int_t)m->size, "modified_at", m->modified ? m->modified : "",
 	    "context_length", (json_int_t)m->context_length, "capabilities", m->capabilities,
-	    "loaded", m->loaded < 0 ? json_null() : json_boolean(m->loaded));
+	    "loaded", m->loaded < 0 ? json_null() : json_boolean(m->loaded), "backend", m->backend);
+}
+
+/* Width of the BACKEND column: 0 when one backend is in use. */
+static int
+cmd_backend_width(const struct prov_model_list *l)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].backend != NULL && strlen(l->v[i].backend) > w)
+			w = strlen(l->v[i].backend);
+	return w > 0 && w < 7 ? 7 : (int)w;
+}
+
+/* "BACKEND  " or "gpu      " before a row, when there are several. */
+static void
+cmd_backend_cell(int wb, const char *name)
+{
+	if (wb > 0)
+		printf("%-*s  ", wb, name);
+}
+
+/* The state of every backend of a router, for `parley ps`. */
+static json_t *
+cmd_backends_json(const struct prov *p)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < prov_multi_count(p); i++) {
+		struct prov_backend_info b;
+
+		prov_multi_info(p, i, &b);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:s?, s:I, s:i, s:o}", "name", b.name, "provider", b.kind, "url", b.url, "priority", b.priority, "discovered", b.discovered, "state", prov_backend_state_name(b.state), "error", b.error, "retry_ms", (json_int_t)b.retry_ms, "chats", b.inflight, "models", b.models < 0 ? json_null() : json_integer(b.models)));
+	}
+	return arr;
+}
+
+static void
+cmd_backends_table(const struct prov *p)
+{
+	size_t wn = 7, wu = 3;
+
+	for (size_t i = 0; i < prov_multi_count(p); i++) {
+		struct prov_backend_info b;
+
+		prov_multi_info(p, i, &b);
+		if (strlen(b.name) > wn)
+			wn = strlen(b.name);
+		if (strlen(b.url) > wu)
+			wu = strlen(b.url);
+	}
+	printf("\n%-*s  %-9s  %-*s  %8s  %-7s  %s\n", (int)wn, "BACKEND", "PROVIDER", (int)wu, "URL", "PRIORITY", "STATE",
+	    "DETAIL");
+	for (size_t i = 0; i < prov_multi_count(p); i++) {
+		struct prov_backend_info b;
+		char detail[512];
+
+		prov_multi_info(p, i, &b);
+		if (b.state == PROV_BACKEND_DOWN)
+			snprintf(detail, sizeof detail, "%s; next check in %lld s", b.error ? b.error : "no answer",
+			    (long long)((b.retry_ms + 999) / 1000));
+		else if (b.models >= 0)
+			snprintf(detail, sizeof detail, "%ld model%s%s", b.models, b.models == 1 ? "" : "s",
+			    b.discovered ? ", found running locally" : "");
+		else
+			snprintf(detail, sizeof detail, "%s", b.discovered ? "found running locally" : "-");
+		printf("%-*s  %-9s  %-*s  %8d  %-7s  %s\n", (int)wn, b.name, b.kind, (int)wu, b.url, b.priority,
+		    prov_backend_state_name(b.state), detail);
+	}
 }
 
 static void
@@ -228,8 +298,9 @@ cmd_models(struct config *cfg, int argc, char **argv)
 			json_array_append_new(arr, cmd_model_json(&w.list->v[i]));
 		cmd_print_json(arr);
 	} else if (w.err == LLM_OK) {
-		int wn = cmd_name_width(w.list);
+		int wn = cmd_name_width(w.list), wb = cmd_backend_width(w.list);
 
+		cmd_backend_cell(wb, "BACKEND");
 		printf("%-*s  %-8s  %-8s  %9s  %s\n", wn, "NAME", "PARAMS", "QUANT", "SIZE", "MODIFIED");
 		for (size_t i = 0; i < w.list->n; i++) {
 			const struct prov_model *m = &w.list->v[i];
@@ -239,6 +310,7 @@ cmd_models(struct config *cfg, int argc, char **argv)
 			reltime(mod, sizeof mod, (int64_t)cmd_parse_time(m->modified) * 1000, util_wall_ms(), RELTIME_LONG);
 			if (m->loaded == 1 && (m->modified == NULL || m->modified[0] == '\0'))
 				snprintf(mod, sizeof mod, "loaded");
+			cmd_backend_cell(wb, m->backend);
 			printf("%-*s  %-8s  %-8s  %9s  %s\n", wn, m->name, m->params && m->params[0] ? m->params : "-",
 			    m->quant && m->quant[0] ? m->quant : "-", size, mod);
 		}
@@ -269,10 +341,14 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 			json_object_set_new(o, "expires_at", json_string(w.list->v[i].expires ? w.list->v[i].expires : ""));
 			json_array_append_new(arr, o);
 		}
+		/* several backends: their state beside the models */
+		if (prov_is_multi(a.prov))
+			arr = json_pack("{s:o, s:o}", "models", arr, "backends", cmd_backends_json(a.prov));
 		cmd_print_json(arr);
 	} else if (w.err == LLM_OK) {
-		int wn = cmd_name_width(w.list);
+		int wn = cmd_name_width(w.list), wb = cmd_backend_width(w.list);
 
+		cmd_backend_cell(wb, "BACKEND");
 		printf("%-*s  %9s  %-15s  %8s  %s\n", wn, "NAME", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL");
 		for (size_t i = 0; i < w.list->n; i++) {
 			const struct prov_model *m = &w.list->v[i];
@@ -295,8 +371,11 @@ cmd_ps(struct config *cfg, int argc, char **argv)
 				snprintf(ctx, sizeof ctx, "%lld", (long long)m->context_length);
 			else
 				snprintf(ctx, sizeof ctx, "-");
+			cmd_backend_cell(wb, m->backend);
 			printf("%-*s  %9s  %-15s  %8s  %s\n", wn, m->name, size, proc, ctx, until);
 		}
+		if (prov_is_multi(a.prov))
+			cmd_backends_table(a.prov);
 	}
 	return cmd_end(&a, &w);
 }

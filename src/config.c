@@ -49,6 +49,7 @@ enum config_key {
 	K_TOOLS,
 	K_APPROVE,
 	K_TOOL_ROUNDS,
+	K_NO_DISCOVER,
 };
 
 struct config_opt {
@@ -90,6 +91,7 @@ static const struct config_opt config_table[] = {
 	{ "theme", required_argument, K_THEME, "NAME", "PARLEY_THEME", "colour theme" },
 	{ "config", required_argument, K_CONFIG, "FILE", "PARLEY_CONFIG", "configuration file" },
 	{ "db", required_argument, K_DB, "FILE", "PARLEY_DB", "session store" },
+	{ "no-discover", no_argument, K_NO_DISCOVER, NULL, "PARLEY_NO_DISCOVER", "with [backend] sections in the config file: use only those, not also the local backends that answer" },
 	{ "connect-timeout", required_argument, K_CONNECT_TIMEOUT, "SEC", NULL, "connect timeout (default 5)" },
 	{ "read-timeout", required_argument, K_READ_TIMEOUT, "SEC", NULL, "longest silence from the backend (default 600)" },
 	{ "verbose", no_argument, 'v', NULL, NULL, "print statistics and what parley is doing" },
@@ -425,6 +427,9 @@ config_apply(struct config *cfg, int key, const char *v, bool from_file, char **
 	case K_API_KEY:
 		config_set_str(&cfg->api_key, v);
 		break;
+	case K_NO_DISCOVER:
+		cfg->no_discover = v == NULL || config_bool(v);
+		break;
 	case 'm':
 		config_set_str(from_file ? &cfg->model_file : &cfg->model, v);
 		break;
@@ -534,6 +539,70 @@ struct config_file_ctx {
 	char *cause;
 };
 
+/* The [backend NAME] section being read, made on its first key. */
+static struct config_backend *
+config_backend_of(struct config *cfg, const char *name, char **cause)
+{
+	struct config_backend *b;
+
+	for (int i = 0; i < cfg->nbackends; i++)
+		if (strcmp(cfg->backends[i].name, name) == 0)
+			return &cfg->backends[i];
+	if (name[0] == '\0' || strlen(name) > 64 ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(name)) {
+		util_fail(cause, "[backend %s]: a backend's name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
+		    name);
+		return NULL;
+	}
+	cfg->backends = xreallocarray(cfg->backends, (size_t)cfg->nbackends + 1, sizeof *cfg->backends);
+	b = &cfg->backends[cfg->nbackends++];
+	memset(b, 0, sizeof *b);
+	b->name = xstrdup(name);
+	b->provider = xstrdup("ollama");
+	return b;
+}
+
+static int
+config_backend_set(struct config *cfg, const char *section, const char *key, const char *value, char **cause)
+{
+	struct config_backend *b = config_backend_of(cfg, section, cause);
+	char *end;
+	long n;
+
+	if (b == NULL)
+		return -1;
+	if (strcmp(key, "provider") == 0) {
+		if (strcmp(value, "ollama") == 0 || strcmp(value, "lm-studio") == 0 || strcmp(value, "openai") == 0)
+			config_set_str(&b->provider, value);
+		else if (strcmp(value, "lmstudio") == 0)
+			config_set_str(&b->provider, "lm-studio");
+		else if (strcmp(value, "llama-server") == 0 || strcmp(value, "llama.cpp") == 0)
+			config_set_str(&b->provider, "openai");
+		else
+			return util_fail(cause, "[backend %s]: unknown provider '%s' (ollama, lm-studio or openai)", section,
+			    value);
+	} else if (strcmp(key, "base-url") == 0) {
+		char *url = config_base_url(value);
+
+		if (url == NULL)
+			return util_fail(cause, "[backend %s]: base URL '%s' names no host (e.g. http://192.168.1.20:11434)",
+			    section, value);
+		free(b->base_url);
+		b->base_url = url;
+	} else if (strcmp(key, "api-key") == 0) {
+		config_set_str(&b->api_key, value);
+	} else if (strcmp(key, "priority") == 0) {
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < -1000000 || n > 1000000)
+			return util_fail(cause, "[backend %s]: priority must be a whole number, not '%s'", section, value);
+		b->priority = (int)n;
+	} else
+		return util_fail(cause, "[backend %s]: unknown setting '%s' (provider, base-url, api-key, priority)",
+		    section, key);
+	return 0;
+}
+
 static int
 config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -559,6 +628,10 @@ config_ini_handler(void *user, const char *section, const char *name, const char
 		free(kv);
 	} else if (strcmp(section, "keys") == 0) {
 		json_object_set_new(ctx->cfg->keys, name, json_string(value));
+	} else if (strncmp(section, "backend", 7) == 0 && (section[7] == ' ' || section[7] == '\t')) {
+		const char *bname = section + 7 + strspn(section + 7, " \t");
+
+		config_backend_set(ctx->cfg, bname, key, value, &ctx->cause);
 	} else if (section[0] == '\0' || strcmp(section, "parley") == 0) {
 		size_t i;
 
@@ -876,6 +949,13 @@ config_free(struct config *cfg)
 	free(cfg->provider);
 	free(cfg->base_url);
 	free(cfg->api_key);
+	for (int i = 0; i < cfg->nbackends; i++) {
+		free(cfg->backends[i].name);
+		free(cfg->backends[i].provider);
+		free(cfg->backends[i].base_url);
+		free(cfg->backends[i].api_key);
+	}
+	free(cfg->backends);
 	free(cfg->model);
 	free(cfg->model_file);
 	free(cfg->system);

@@ -43,6 +43,62 @@ llm_msgs_free(struct llm_msg *m, size_t n)
 	free(m);
 }
 
+static char *
+llm_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct llm_req *
+llm_req_copy(const struct llm_req *r)
+{
+	struct llm_req *o = xcalloc(1, sizeof *o);
+	struct llm_msg *m = xcalloc(r->nmsgs ? r->nmsgs : 1, sizeof *m);
+
+	*o = *r;
+	o->model = llm_dup(r->model);
+	o->think = llm_dup(r->think);
+	for (size_t i = 0; i < r->nmsgs; i++) {
+		const struct llm_msg *s = &r->msgs[i];
+
+		m[i].role = llm_dup(s->role);
+		m[i].content = llm_dup(s->content);
+		m[i].thinking = llm_dup(s->thinking);
+		m[i].tool_calls = json_incref(s->tool_calls);
+		m[i].tool_name = llm_dup(s->tool_name);
+		m[i].tool_call_id = llm_dup(s->tool_call_id);
+		m[i].nimages = s->nimages;
+		m[i].images = s->nimages ? xcalloc(s->nimages, sizeof *m[i].images) : NULL;
+		for (size_t k = 0; k < s->nimages; k++) {
+			m[i].images[k].mime = llm_dup(s->images[k].mime);
+			m[i].images[k].b64 = llm_dup(s->images[k].b64);
+		}
+	}
+	o->msgs = m;
+	o->options = json_incref(r->options);
+	o->tools = json_incref(r->tools);
+	o->tool_choice = json_incref(r->tool_choice);
+	o->format = json_incref(r->format);
+	o->schema_spec = json_incref(r->schema_spec);
+	return o;
+}
+
+void
+llm_req_free(struct llm_req *r)
+{
+	if (r == NULL)
+		return;
+	free((char *)r->model);
+	free((char *)r->think);
+	llm_msgs_free((struct llm_msg *)r->msgs, r->nmsgs);
+	json_decref(r->options);
+	json_decref(r->tools);
+	json_decref(r->tool_choice);
+	json_decref(r->format);
+	json_decref(r->schema_spec);
+	free(r);
+}
+
 void
 llm_tool_call_clear(struct llm_tool_call *c)
 {

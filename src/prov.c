@@ -39,6 +39,7 @@ struct prov_req {
 	size_t drained;
 	struct loop_timer *drain_timer;
 	bool again; /* on_end sent a follow-up under this handle */
+	void (*vcancel)(void *arg); /* a virtual request's (prov_req_virtual) */
 };
 
 const char *
@@ -81,6 +82,8 @@ prov_free(struct prov *p)
 {
 	if (p == NULL)
 		return;
+	if (p->destroy != NULL)
+		p->destroy(p);
 	free(p->kind);
 	free(p->base_url);
 	free(p->api_key);
@@ -98,6 +101,7 @@ prov_model_clear(struct prov_model *m)
 	free(m->modified);
 	free(m->expires);
 	json_decref(m->capabilities);
+	free(m->backend);
 	memset(m, 0, sizeof *m);
 }
 
@@ -348,6 +352,27 @@ prov_http_again(struct prov_req *r, const char *method, const char *path, json_t
 void
 prov_cancel(struct prov_req *r)
 {
-	if (r != NULL)
+	if (r == NULL)
+		return;
+	if (r->vcancel != NULL)
+		r->vcancel(r->arg);
+	else
 		net_cancel(r->nr);
+}
+
+struct prov_req *
+prov_req_virtual(struct prov *p, void (*cancel)(void *arg), void *arg)
+{
+	struct prov_req *r = xcalloc(1, sizeof *r);
+
+	r->p = p;
+	r->vcancel = cancel;
+	r->arg = arg;
+	return r;
+}
+
+void
+prov_req_virtual_free(struct prov_req *r)
+{
+	free(r);
 }
