@@ -516,6 +516,37 @@ else
 fi
 fi
 
+# ---- 8: several backends ----
+# One pipe-mode exchange (a few tokens, --no-save) with the model on one
+# backend named directly, and through the router over four backends (the
+# model on the last; the others hold other models), alternating runs. The
+# router asks all four for their lists (in parallel) before it chooses.
+if want 8; then
+	for k in 1 2 3; do
+		start_fake "RB$k" ollama "{\"models\":[{\"name\":\"other$k:1b\"}],\"chat\":{\"tokens\":[\"x\"]}}"
+	done
+	start_fake RB4 ollama '{"models":[{"name":"bench:1b","loaded":true}],"chat":{"tokens":["a","b","c"]}}'
+	{
+		for k in 1 2 3 4; do
+			url=RB${k}_URL
+			printf '[backend b%s]\nprovider = ollama\nbase-url = %s\n' "$k" "${!url}"
+		done
+	} >"$work/backends.ini"
+	RN=$([ -n "${BENCH_QUICK:-}" ] && echo 10 || echo 40)
+	say "several backends: $RN exchanges each way"
+	: >"$work/route-direct.ru"
+	: >"$work/route-multi.ru"
+	for ((i = 0; i < RN; i++)); do
+		"$RUSAGE" "$work/route-direct.ru" "$PARLEY" --no-save --provider ollama --base-url "$RB4_URL" -m bench:1b hi \
+			>/dev/null 2>>"$errlog"
+		PARLEY_CONFIG=$work/backends.ini PARLEY_NO_DISCOVER=1 "$RUSAGE" "$work/route-multi.ru" "$PARLEY" --no-save \
+			-m bench:1b hi >/dev/null 2>>"$errlog"
+	done
+	row 8a "four backends: one exchange routed vs the backend named, wall" ms ratio '<=' 1.3 \
+		"$(col "$work/route-multi.ru" 4 1000)" "the same exchange with --provider/--base-url" \
+		"$(col "$work/route-direct.ru" 4 1000)" "the router lists all four backends (in parallel) before it chooses; the process start dominates both"
+fi
+
 # ---- the table and results.json ----
 
 jq -s --arg quick "${BENCH_QUICK:-}" --argjson tokens "$TOKENS" --argjson reps "$REPS" \
