@@ -41,6 +41,9 @@ void prov_multi_info(const struct prov *p, size_t i, struct prov_backend_info *o
 /* The backend named, or NULL. */
 struct prov *prov_multi_child(const struct prov *p, const char *name);
 const char *prov_backend_state_name(enum prov_backend_state s);
+/* Whether models can be pulled: Ollama, or a router with an Ollama
+ * backend. */
+bool prov_can_pull(const struct prov *p);
 /* "name@backend": the backend's index and the bare name (allocated), when
  * the part after the last '@' names a backend; else -1. */
 long prov_multi_split(const struct prov *p, const char *model, char **bare);

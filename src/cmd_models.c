@@ -316,7 +316,7 @@ cmd_models(struct config *cfg, int argc, char **argv)
 		}
 		if (w.list->n == 0)
 			fprintf(stderr, "parley: no models at %s%s\n", a.prov->base_url,
-			    strcmp(a.prov->kind, "ollama") == 0 ? "; pull one with `parley pull llama3.2`" : "");
+			    prov_can_pull(a.prov) ? "; pull one with `parley pull llama3.2`" : "");
 	}
 	return cmd_end(&a, &w);
 }

@@ -18,6 +18,7 @@
 #include "attach.h"
 #include "buf.h"
 #include "chat.h"
+#include "prov_multi.h"
 #include "tools.h"
 #include "util.h"
 
@@ -281,7 +282,7 @@ pipe_default_model(struct app *a, enum llm_err *err, char **msg)
 	*msg = pk.msg;
 	if (pk.err == LLM_OK && pk.model == NULL) {
 		*err = LLM_ERR_NOT_FOUND;
-		*msg = strcmp(a->prov->kind, "ollama") == 0
+		*msg = prov_can_pull(a->prov)
 		    ? xasprintf("Ollama at %s has no models; pull one with `parley pull llama3.2`", a->prov->base_url)
 		    : xasprintf("%s offers no models; load one there first", a->prov->base_url);
 	}

@@ -1101,6 +1101,22 @@ prov_multi_child(const struct prov *p, const char *name)
 	return NULL;
 }
 
+bool
+prov_can_pull(const struct prov *p)
+{
+	const struct multi *m;
+
+	if (p == NULL)
+		return false;
+	if (!prov_is_multi(p))
+		return strcmp(p->kind, "ollama") == 0;
+	m = p->priv;
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->v[i]->p->kind, "ollama") == 0)
+			return true;
+	return false;
+}
+
 const char *
 prov_backend_state_name(enum prov_backend_state s)
 {
