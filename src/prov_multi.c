@@ -725,7 +725,15 @@ multi_route_chat_ev(const struct llm_ev *ev, void *arg)
 		}
 		b->inflight--;
 		r->finished = true;
-		r->ecb(ev, r->arg);
+		if (r->tried.len > 0 && !r->committed && ev->err != LLM_ERR_CANCELLED) {
+			/* say what the others did too */
+			char *msg = xasprintf("%s: %.*s (tried before it: %s)", b->name, (int)ev->len, ev->text ? ev->text : "",
+			    r->tried.data);
+
+			llm_emit_error(r->ecb, r->arg, ev->err, msg, strlen(msg));
+			free(msg);
+		} else
+			r->ecb(ev, r->arg);
 		multi_route_free(r);
 		return;
 	}

@@ -14,6 +14,8 @@ start_fake G ollama '{"models":[{"name":"llama3.2:latest","loaded":true},{"name"
 start_fake L openai '{"models":[{"name":"gemma3:4b"}],"chat":{"tokens":["from ","laptop"],"first_byte_delay_ms":200}}' || exit 1
 # flaky: has mistral and llama3.2 (not loaded), ranks first, dies before its first token
 start_fake K ollama '{"models":[{"name":"mistral:7b","loaded":false},{"name":"llama3.2:latest","loaded":false},{"name":"phi4:14b","loaded":false}],"chat":{"tokens":["never"],"drop_after":0}}' || exit 1
+# spare: also has phi4, and also dies before its first token
+start_fake X ollama '{"models":[{"name":"phi4:14b","loaded":false}],"chat":{"tokens":["never"],"drop_after":0}}' || exit 1
 DOWN=http://127.0.0.1:$(free_port)
 
 cat >"$T_DIR/parley.ini" <<INI
@@ -31,6 +33,10 @@ provider = ollama
 base-url = $K_URL
 priority = 10
 
+[backend spare]
+provider = ollama
+base-url = $X_URL
+
 [backend attic]
 provider = ollama
 base-url = $DOWN
@@ -47,7 +53,7 @@ check "gpu's model" grep -qE '^gpu +llama3.2:latest' <<<"$OUT"
 check "laptop's model" grep -qE '^laptop +gemma3:4b' <<<"$OUT"
 check "flaky's model" grep -qE '^flaky +phi4:14b' <<<"$OUT"
 run_parley models --json
-expect_eq "JSON names the backend" '["flaky","gpu","laptop"]' "$(jq -c '[.[].backend] | unique' <<<"$OUT")"
+expect_eq "JSON names the backend" '["flaky","gpu","laptop","spare"]' "$(jq -c '[.[].backend] | unique' <<<"$OUT")"
 
 # routing
 run_parley -m gemma3:4b "hello"
@@ -66,9 +72,11 @@ run_parley -m mistral:7b@gpu "pinned"
 expect_eq "model@backend" "0 echo: pinned" "$RC $OUT"
 run_parley -m phi4:14b "only flaky has it"
 expect_eq "no backend left to fail over to" 5 "$RC"
+expect_contains "the error says what each did" "$ERR" "parley: spare: the connection to Ollama at $X_URL dropped"
+expect_contains "the first one's failure too" "$ERR" "(tried before it: flaky: the connection to Ollama at $K_URL dropped"
 run_parley -m nothing:1b "x"
 expect_eq "a model no backend has" 4 "$RC"
-expect_contains "names the backends" "$ERR" "model 'nothing:1b' is on none of the backends (gpu, laptop, flaky, attic (down))"
+expect_contains "names the backends" "$ERR" "model 'nothing:1b' is on none of the backends (gpu, laptop, flaky, spare, attic (down))"
 run_parley -m gemma3:4b@nosuch "x"
 expect_eq "an unknown backend suffix is part of the name" "4 model 'gemma3:4b@nosuch'" "$RC $(grep -o "model '[^']*'" <<<"$ERR")"
 run_parley --json -m gemma3:4b "json"
@@ -81,7 +89,7 @@ check "the backend table" grep -qE '^BACKEND +PROVIDER +URL' <<<"$OUT"
 check "a down backend says so" grep -qE "^attic +ollama +$DOWN +20 +down +could not connect" <<<"$OUT"
 check "an up one" grep -qE "^gpu +ollama .* up " <<<"$OUT"
 run_parley ps --json
-expect_eq "ps --json: models and backends" '["attic","flaky","gpu","laptop"]' "$(jq -c '[.backends[].name] | sort' <<<"$OUT")"
+expect_eq "ps --json: models and backends" '["attic","flaky","gpu","laptop","spare"]' "$(jq -c '[.backends[].name] | sort' <<<"$OUT")"
 expect_eq "ps --json: the down one's error" down "$(jq -r '.backends[] | select(.name == "attic") | .state' <<<"$OUT")"
 
 # configuration mistakes
