@@ -51,6 +51,9 @@ struct slash_face {
 	/* /edit N without new text: offer message i's text (a question) in
 	 * the input line; sending it then asks it instead (chat_edit). */
 	int (*edit)(void *arg, size_t i, const char *text);
+	/* The transcript on show changed under the face (/branch N): show it
+	 * again. NULL: nothing to do (a face that draws from the chat). */
+	int (*shown)(void *arg);
 };
 
 /* Run one line that starts with '/'. Returns 0, -1 on error (already

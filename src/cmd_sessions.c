@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "reltime.h"
 #include "store.h"
+#include "tree.h"
 #include "util.h"
 
 #define CMD_SESSIONS_TITLE_COLS 48
@@ -25,6 +27,7 @@
 
 struct cmd_sessions_args {
 	bool json;
+	bool tree; /* show: every branch */
 	const char *format; /* export: md or json */
 	const char *output; /* export: -o FILE */
 	long limit; /* -n N; 0 = the command's default */
@@ -50,7 +53,7 @@ static int cmd_sessions_search(struct store *, struct cmd_sessions_args *);
 
 static const struct cmd_sessions_cmd cmd_sessions_table[] = {
 	{ "list", "ls", "list [--json] [-n N] [FILTER]", 0, -1, cmd_sessions_list },
-	{ "show", NULL, "show ID [--json]", 1, 1, cmd_sessions_show },
+	{ "show", NULL, "show ID [--tree] [--json]", 1, 1, cmd_sessions_show },
 	{ "rename", NULL, "rename ID TITLE...", 2, -1, cmd_sessions_rename },
 	{ "rm", "delete", "rm ID", 1, 1, cmd_sessions_rm },
 	{ "export", NULL, "export ID [--format md|json] [-o FILE]", 1, 1, cmd_sessions_export },
@@ -117,6 +120,10 @@ cmd_sessions_parse(int argc, char **argv, struct cmd_sessions_args *a)
 		}
 		if (strcmp(s, "--json") == 0) {
 			a->json = true;
+			continue;
+		}
+		if (strcmp(s, "--tree") == 0) {
+			a->tree = true;
 			continue;
 		}
 		if (strcmp(s, "--format") == 0 || strcmp(s, "-o") == 0 ||
@@ -277,28 +284,11 @@ cmd_sessions_pad(const char *s, int width, int cols)
 		fputc(' ', stdout);
 }
 
-/* "just now", "5 min ago", ... for the last week, then a local date. */
+/* "just now", "5m ago", ... for the last week, then a local date. */
 static void
 cmd_sessions_when(int64_t ms, char *out, size_t len)
 {
-	int64_t ago = (util_wall_ms() - ms) / 1000;
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ago < 0)
-		ago = 0;
-	if (ago < 60)
-		snprintf(out, len, "just now");
-	else if (ago < 3600)
-		snprintf(out, len, "%lld min ago", (long long)(ago / 60));
-	else if (ago < 86400)
-		snprintf(out, len, "%lld h ago", (long long)(ago / 3600));
-	else if (ago < 7 * 86400)
-		snprintf(out, len, "%lld day%s ago", (long long)(ago / 86400),
-		    ago < 2 * 86400 ? "" : "s");
-	else if (localtime_r(&t, &tm) == NULL ||
-	    strftime(out, len, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, len, "?");
+	reltime(out, len, ms, util_wall_ms(), RELTIME_SHORT);
 }
 
 static void
@@ -425,16 +415,72 @@ cmd_sessions_indent(const char *prefix, const char *text)
 	}
 }
 
+/* " ‹2/3›" when message id has siblings in the tree, else "". */
+static void
+cmd_sessions_version(const struct store_node *t, size_t nt, int64_t id, char *out, size_t len)
+{
+	size_t pos, count = tree_siblings(t, nt, id, &pos);
+
+	if (count > 1)
+		snprintf(out, len, " \xe2\x80\xb9%zu/%zu\xe2\x80\xba", pos + 1, count);
+	else
+		out[0] = '\0';
+}
+
+/* Every branch: one line a message, children indented under their
+ * parent, the branch on show marked with '*'. */
+static void
+cmd_sessions_tree(const struct store_node *t, size_t nt, int64_t head, struct store_msg *const *all, size_t nall,
+    const char *dim, const char *red, const char *off)
+{
+	size_t *depth = xcalloc(nt ? nt : 1, sizeof *depth), *order = xcalloc(nt ? nt : 1, sizeof *order), k = 0;
+	size_t *stack = xcalloc(nt ? nt : 1, sizeof *stack), top = 0;
+
+	/* depth-first, children oldest first: push the roots, newest last */
+	for (size_t i = nt; i-- > 0;)
+		if (t[i].parent <= 0 || tree_find(t, nt, t[i].parent) == nt)
+			stack[top++] = i;
+	while (top > 0) {
+		size_t i = stack[--top];
+
+		order[k++] = i;
+		for (size_t c = nt; c-- > i + 1;)
+			if (t[c].parent == t[i].id) {
+				depth[c] = depth[i] + 1;
+				stack[top++] = c;
+			}
+	}
+	for (size_t j = 0; j < k; j++) {
+		const struct store_node *nd = &t[order[j]];
+		const struct store_msg *m = nall == nt ? all[order[j]] : NULL;
+		bool on = tree_on_path(t, nt, head, nd->id);
+		char ver[32];
+
+		cmd_sessions_version(t, nt, nd->id, ver, sizeof ver);
+		printf("%c %*s%s%s%s%s: %s", on ? '*' : ' ', (int)(2 * depth[order[j]]), "", on ? "" : dim, nd->role, ver,
+		    on ? "" : off, nd->preview[0] ? nd->preview : "(empty)");
+		if (m != NULL && m->state == STORE_INTERRUPTED)
+			printf(" %s[interrupted]%s", red, off);
+		else if (m != NULL && m->state == STORE_ERROR)
+			printf(" %s[error: %s]%s", red, m->error ? m->error : "unknown", off);
+		putchar('\n');
+	}
+	free(depth);
+	free(order);
+	free(stack);
+}
+
 static int
 cmd_sessions_show(struct store *st, struct cmd_sessions_args *a)
 {
 	struct store_session *s;
-	struct store_msg **v;
+	struct store_msg **v = NULL;
+	struct store_node *t = NULL;
 	char *cause = NULL, when[32];
 	bool styled = cmd_sessions_styled();
 	const char *bold = styled ? "\033[1m" : "", *dim = styled ? "\033[2m" : "",
 	           *red = styled ? "\033[1;31m" : "", *off = styled ? "\033[0m" : "";
-	size_t n;
+	size_t n = 0, nt = 0;
 
 	if ((s = cmd_sessions_find(st, a->words[0])) == NULL)
 		return 1;
@@ -450,9 +496,30 @@ cmd_sessions_show(struct store *st, struct cmd_sessions_args *a)
 		store_session_free(s);
 		return 0;
 	}
-	if (store_messages(st, s->id, &v, &n, &cause) != 0) {
+	if (store_messages(st, s->id, &v, &n, &cause) != 0 || store_tree(st, s->id, &t, &nt, &cause) != 0) {
+		store_msgs_free(v, n);
 		store_session_free(s);
 		return cmd_sessions_cause(cause);
+	}
+	if (a->tree) {
+		struct store_msg **all = NULL;
+		size_t nall = 0;
+
+		if (store_messages_all(st, s->id, &all, &nall, &cause) != 0) {
+			store_msgs_free(v, n);
+			store_tree_free(t, nt);
+			store_session_free(s);
+			return cmd_sessions_cause(cause);
+		}
+		printf("%s%s%s\n", bold, *s->title ? s->title : "(untitled)", off);
+		printf("%ssession %s · %zu message%s on the branch on show (*), %zu in all%s\n", dim, s->id, n,
+		    n == 1 ? "" : "s", nt, off);
+		cmd_sessions_tree(t, nt, n > 0 ? v[n - 1]->id : 0, all, nall, dim, red, off);
+		store_msgs_free(all, nall);
+		store_msgs_free(v, n);
+		store_tree_free(t, nt);
+		store_session_free(s);
+		return 0;
 	}
 	cmd_sessions_local_time(s->created, when, sizeof when);
 	printf("%s%s%s\n", bold, *s->title ? s->title : "(untitled)", off);
@@ -469,8 +536,10 @@ cmd_sessions_show(struct store *st, struct cmd_sessions_args *a)
 	for (size_t i = 0; i < n; i++) {
 		struct store_msg *m = v[i];
 		struct buf stats = { 0 };
+		char ver[32];
 
-		printf("\n%s── %s", bold, m->role);
+		cmd_sessions_version(t, nt, m->id, ver, sizeof ver);
+		printf("\n%s── %s%s", bold, m->role, ver);
 		if (strcmp(m->role, "assistant") == 0 && m->model != NULL && *m->model)
 			printf(" · %s", m->model);
 		if (strcmp(m->role, "tool") == 0 && m->tool_name != NULL)
@@ -510,7 +579,10 @@ cmd_sessions_show(struct store *st, struct cmd_sessions_args *a)
 			buf_free(&stats);
 		}
 	}
+	if (nt > n)
+		printf("\n%s(%zu message%s on other branches: sessions show %s --tree)%s\n", dim, nt - n, nt - n == 1 ? "" : "s", s->id, off);
 	store_msgs_free(v, n);
+	store_tree_free(t, nt);
 	store_session_free(s);
 	return 0;
 }

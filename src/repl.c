@@ -47,6 +47,7 @@
 #include "httpd.h"
 #include "progress.h"
 #include "pipe.h"
+#include "reltime.h"
 #include "slash.h"
 #include "tools.h"
 #include "util.h"
@@ -106,6 +107,10 @@ struct repl {
 	bool mcp_ready;
 	bool asking; /* a tool call waits for y/n */
 	struct buf answer;
+
+	/* /edit N: the next line asks question edit_at again */
+	bool edit_pending;
+	size_t edit_at;
 
 	/* model names for completion, fetched once */
 	char **models;
@@ -426,6 +431,8 @@ repl_echo(struct repl *r, bool on)
 	}
 }
 
+static void repl_version(struct repl *r, size_t i, char *out, size_t len);
+
 /* Show the reply just started until it ends (also /retry's face->send). */
 static int
 repl_follow(void *arg)
@@ -446,6 +453,25 @@ repl_follow(void *arg)
 	while (!r->reply_done && (chat_busy(r->c) || (r->tools != NULL && tools_busy(r->tools))))
 		loop_run_once(r->a->loop, -1);
 	repl_echo(r, true);
+	if (chat_count(r->c) > 0) {
+		char ver[32];
+
+		size_t q = chat_count(r->c) - 1;
+		const char *what = "reply";
+
+		/* a retry or an edit: say there are other versions */
+		repl_version(r, q, ver, sizeof ver);
+		while (ver[0] == '\0' && q > 0 && strcmp(chat_msg(r->c, q)->role, "user") != 0)
+			repl_version(r, --q, ver, sizeof ver);
+		if (ver[0] != '\0' && strcmp(chat_msg(r->c, q)->role, "user") == 0)
+			what = "question";
+		if (ver[0] != '\0') {
+			char *m = xasprintf("%s%s (/branch lists the branches)", what, ver);
+
+			repl_dim(r, m);
+			free(m);
+		}
+	}
 	fflush(stdout);
 	return 0;
 }
@@ -671,6 +697,79 @@ repl_send(struct repl *r, const char *text)
 	r->images = NULL;
 	r->nimages = 0;
 	free(msg);
+}
+
+/* The line offered by /edit N came back: ask it in place of question i. */
+static void
+repl_send_edit(struct repl *r, size_t i, const char *text)
+{
+	char *cause = NULL;
+
+	if (r->tools != NULL)
+		tools_new_turn(r->tools);
+	if (chat_edit(r->c, i, text, &cause) != 0) {
+		repl_error(r, cause);
+		free(cause);
+	} else
+		repl_follow(r);
+}
+
+/* " ‹2/3›" when message i has other versions, else "". */
+static void
+repl_version(struct repl *r, size_t i, char *out, size_t len)
+{
+	size_t pos, count;
+
+	chat_branch_at(r->c, i, &pos, &count);
+	if (count > 1)
+		snprintf(out, len, " \xe2\x80\xb9%zu/%zu\xe2\x80\xba", pos + 1, count);
+	else
+		out[0] = '\0';
+}
+
+/* /edit N without text: the question comes back as the next line's text. */
+static int
+repl_edit(void *arg, size_t i, const char *text)
+{
+	struct repl *r = arg;
+	char *one = xstrdup(text);
+
+	/* a newline would end the line: a long question comes back on one */
+	for (char *p = one; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	r->edit_pending = true;
+	r->edit_at = i;
+	repl_dim(r, "change the question and press Enter (Ctrl-C or an empty line cancels the edit)");
+	el_push(r->el, one);
+	free(one);
+	return 0;
+}
+
+/* /branch N: the end of the branch now on show, with its versions. */
+static int
+repl_shown(void *arg)
+{
+	struct repl *r = arg;
+	size_t n = chat_count(r->c), from = n;
+	char ver[32];
+
+	while (from > 0 && strcmp(chat_msg(r->c, from - 1)->role, "user") != 0)
+		from--;
+	if (from > 0)
+		from--;
+	for (size_t i = from; i < n; i++) {
+		const struct store_msg *m = chat_msg(r->c, i);
+		char *head;
+
+		repl_version(r, i, ver, sizeof ver);
+		head = xasprintf("%s%s:", strcmp(m->role, "user") == 0 ? "you" : m->role, ver);
+		repl_dim(r, head);
+		free(head);
+		printf("%s\n", m->content);
+	}
+	fflush(stdout);
+	return 0;
 }
 
 /* --- input ------------------------------------------------------------------ */
@@ -1155,6 +1254,7 @@ repl_read(struct repl *r)
 		if (len > 0 && l[len - 1] == '\n')
 			l[--len] = '\0';
 		if (r->cancel_line) {
+			r->edit_pending = false;
 			if (r->in_block)
 				repl_dim(r, "(block dropped)");
 			r->in_block = false;
@@ -1168,6 +1268,7 @@ repl_read(struct repl *r)
 			t = l + strspn(l, " \t");
 			if (strncmp(t, "\"\"\"", 3) != 0) {
 				if (t[strspn(t, " \t\r\n")] == '\0') {
+					r->edit_pending = false;
 					free(l);
 					continue;
 				}
@@ -1362,21 +1463,6 @@ repl_pull(void *arg, const char *model)
 	return 0;
 }
 
-static void
-repl_when(char *out, size_t len, int64_t ms)
-{
-	int64_t d = (util_wall_ms() - ms) / 1000;
-
-	if (d < 60)
-		snprintf(out, len, "just now");
-	else if (d < 3600)
-		snprintf(out, len, "%lldm ago", (long long)(d / 60));
-	else if (d < 86400)
-		snprintf(out, len, "%lldh ago", (long long)(d / 3600));
-	else
-		snprintf(out, len, "%lldd ago", (long long)(d / 86400));
-}
-
 static int
 repl_sessions(void *arg, const char *filter)
 {
@@ -1414,7 +1500,7 @@ repl_sessions(void *arg, const char *filter)
 	if (n == 0)
 		repl_print(r, filter ? "no session matches" : "no sessions yet");
 	for (size_t i = 0; i < n; i++) {
-		repl_when(when, sizeof when, v[i]->updated);
+		reltime(when, sizeof when, v[i]->updated, util_wall_ms(), RELTIME_SHORT);
 		printf("%s %s  %-9s %4lld msgs  %-16s %s\n", util_streq(v[i]->id, chat_session_id(r->c)) ? "*" : " ",
 		    v[i]->id, when, (long long)v[i]->nmessages, v[i]->model ? v[i]->model : "",
 		    v[i]->title && v[i]->title[0] ? v[i]->title : "(untitled)");
@@ -1822,6 +1908,8 @@ repl_main(struct app *a)
 		.send = repl_follow,
 		.confirm = repl_confirm,
 		.tools = repl_tools_cmd,
+		.edit = repl_edit,
+		.shown = repl_shown,
 	};
 	repl_measure(&r);
 	signal(SIGPIPE, SIG_IGN);
@@ -1855,9 +1943,14 @@ repl_main(struct app *a)
 	}
 
 	while (!r.quit && (line = repl_read(&r)) != NULL) {
-		int sr = slash_run(a, r.c, &r.face, &r, line);
+		bool edit = r.edit_pending;
+		int sr;
 
-		if (sr == 1)
+		r.edit_pending = false;
+		sr = slash_run(a, r.c, &r.face, &r, line);
+		if (sr == 1 && edit)
+			repl_send_edit(&r, r.edit_at, line);
+		else if (sr == 1)
 			repl_send(&r, line);
 		free(line);
 	}

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "config.h"
 #include "pipe.h"
+#include "reltime.h"
 #include "util.h"
 
 #define SLASH_HISTORY_COOKIE "_HiStOrY_V2_"
@@ -55,7 +56,10 @@ const struct slash_cmd slash_table[] = {
 	{ "/sessions", "[ID|FILTER]", "list sessions, or switch to one", SLASH_ARG_SESSION },
 	{ "/rename", "TITLE", "rename this session", SLASH_ARG_TEXT },
 	{ "/clear", "", "forget this session's messages", SLASH_ARG_NONE },
-	{ "/retry", "", "drop the last reply and ask again", SLASH_ARG_NONE },
+	{ "/retry", "", "ask again for the last reply (the old one stays, as another version)", SLASH_ARG_NONE },
+	{ "/edit", "N [TEXT]", "ask your Nth question again, changed: a new branch beside the old one", SLASH_ARG_TEXT },
+	{ "/branch", "[N]", "list this session's branches, or show branch N", SLASH_ARG_NONE },
+	{ "/fork", "", "copy the branch on show into a new session and go on there", SLASH_ARG_NONE },
 	{ "/attach", "FILE", "attach an image or a text file to the next message", SLASH_ARG_FILE },
 	{ "/copy", "[N]", "copy the last reply (or its Nth code block) to the clipboard", SLASH_ARG_NONE },
 	{ "/export", "[md|json] [FILE]", "write this session as Markdown or JSON", SLASH_ARG_FILE },
@@ -606,6 +610,103 @@ slash_retry(struct slash_ctx *x, const char *args)
 	return slash_face_rc(x->face->send(x->arg));
 }
 
+/* The transcript index of the user's nth question (from 1), or -1. */
+static long
+slash_question(struct chat *c, long n, long *count)
+{
+	long k = 0, at = -1;
+
+	for (size_t i = 0; i < chat_count(c); i++) {
+		if (strcmp(chat_msg(c, i)->role, "user") != 0)
+			continue;
+		if (++k == n)
+			at = (long)i;
+	}
+	*count = k;
+	return at;
+}
+
+static int
+slash_edit(struct slash_ctx *x, const char *args)
+{
+	char *end, *cause = NULL;
+	long n, count, i;
+
+	errno = 0;
+	n = strtol(args, &end, 10);
+	if (errno != 0 || end == args || n < 1 || (*end != '\0' && *end != ' ' && *end != '\t'))
+		return slash_error(x, "usage: /edit N [TEXT] (N: your Nth question on this branch, from 1)");
+	end += strspn(end, " \t");
+	if ((i = slash_question(x->c, n, &count)) < 0)
+		return slash_error(x, "/edit: there is no question %ld (this branch has %ld)", n, count);
+	if (chat_busy(x->c))
+		return slash_error(x, "a reply is still streaming (stop it first)");
+	if (*end == '\0') {
+		if (x->face->edit == NULL)
+			return slash_error(x, "usage: /edit N TEXT (this face cannot offer the old text to change)");
+		return slash_face_rc(x->face->edit(x->arg, (size_t)i, chat_msg(x->c, (size_t)i)->content));
+	}
+	if (x->face->send == NULL)
+		return slash_unavailable(x);
+	if (chat_edit(x->c, (size_t)i, end, &cause) != 0)
+		return slash_fail(x, cause);
+	return slash_face_rc(x->face->send(x->arg));
+}
+
+static int
+slash_branch(struct slash_ctx *x, const char *args)
+{
+	struct chat_branch *v = NULL;
+	size_t n = chat_branches(x->c, &v);
+	char *end, *cause = NULL;
+	struct buf b = { 0 };
+	long pick;
+
+	if (chat_session_id(x->c) == NULL || n == 0) {
+		free(v);
+		return slash_error(x, chat_count(x->c) > 0 ? "branches are kept in the session store; this chat is not saved" : "no messages yet");
+	}
+	if (args[0] != '\0') {
+		errno = 0;
+		pick = strtol(args, &end, 10);
+		if (errno != 0 || *end != '\0' || pick < 1 || (size_t)pick > n) {
+			free(v);
+			return slash_error(x, "usage: /branch [N] (this session has %zu branch%s)", n, n == 1 ? "" : "es");
+		}
+		if (chat_goto(x->c, v[pick - 1].leaf, &cause) != 0) {
+			free(v);
+			return slash_fail(x, cause);
+		}
+		free(v);
+		slash_print(x, "branch %ld of %zu", pick, n);
+		return x->face->shown != NULL ? slash_face_rc(x->face->shown(x->arg)) : 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char when[32];
+
+		reltime(when, sizeof when, v[i].created, util_wall_ms(), RELTIME_SHORT);
+		buf_printf(&b, "%s%c %zu  %zu message%s, %zu shared  %-9s %s", i ? "\n" : "", v[i].current ? '*' : ' ', i + 1,
+		    v[i].depth, v[i].depth == 1 ? "" : "s", v[i].shared, when, v[i].question ? v[i].question : "");
+	}
+	buf_printf(&b, "\n(* the branch on show; /branch N shows another)");
+	slash_print(x, "%s", b.data);
+	buf_free(&b);
+	free(v);
+	return 0;
+}
+
+static int
+slash_fork(struct slash_ctx *x, const char *args)
+{
+	char *cause = NULL;
+
+	(void)args;
+	if (chat_fork(x->c, &cause) != 0)
+		return slash_fail(x, cause);
+	slash_print(x, "forked into session %s (%s)", chat_session_id(x->c), chat_title(x->c));
+	return 0;
+}
+
 static int
 slash_attach(struct slash_ctx *x, const char *args)
 {
@@ -772,8 +873,8 @@ slash_quit(struct slash_ctx *x, const char *args)
 /* In the order of slash_table. */
 static const slash_fn slash_fns[] = {
 	slash_model, slash_models, slash_pull, slash_rm, slash_show, slash_system, slash_set,
-	slash_think, slash_new, slash_sessions, slash_rename, slash_clear, slash_retry,
-	slash_attach, slash_copy, slash_export, slash_tools, slash_theme, slash_stats, slash_help, slash_quit
+	slash_think, slash_new, slash_sessions, slash_rename, slash_clear, slash_retry, slash_edit,
+	slash_branch, slash_fork, slash_attach, slash_copy, slash_export, slash_tools, slash_theme, slash_stats, slash_help, slash_quit
 };
 _Static_assert(sizeof slash_fns / sizeof slash_fns[0] == sizeof slash_table / sizeof slash_table[0],
     "one handler per command");

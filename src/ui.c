@@ -1418,6 +1418,7 @@ static const struct slash_face ui_slash_face = {
 	ui_sf_confirm,
 	ui_sf_tools,
 	NULL, /* edit */
+	NULL, /* shown */
 };
 
 static void

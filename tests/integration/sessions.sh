@@ -56,6 +56,14 @@ expect_contains "show has the reply" "$OUT" "Whisk three eggs"
 expect_contains "show marks a failed reply" "$OUT" "[error: connection to Ollama dropped]"
 expect_contains "show has the system prompt" "$OUT" "You are a patient cook."
 expect_not_contains "no escapes when piped" "$OUT" $'\033'
+expect_contains "show marks the version on show" "$OUT" "── assistant ‹2/2›"
+sess show "$ID1" --tree
+expect_eq "show --tree" 0 "$RC"
+expect_contains "the tree has the interrupted reply, off the branch on show" "$OUT" "    assistant ‹1/2›: Gruyère and chives work w [interrupted]"
+expect_contains "and the failed one, on it" "$OUT" "*       assistant ‹2/2›: (empty) [error: connection to Ollama dropped]"
+expect_contains "the branch on show starred from the root" "$OUT" "* user: How do I make a French omelette?"
+sess show "$ID1" --tree --json
+expect_eq "show --tree --json is the export, every branch" 5 "$(jq '.messages | length' <<<"$OUT")"
 sess show "${ID1:0:6}"
 expect_eq "show by id prefix" 0 "$RC"
 sess show "French omelette"
