@@ -21,6 +21,11 @@ void ui_chat_free(struct ui_chat *t);
  * columns. Only messages that changed are laid out again; a streaming
  * reply's finished blocks are rendered once and only its tail each time. */
 void ui_chat_sync(struct ui_chat *t, ui_chat_get_cb get, void *arg, size_t n, int width);
+/* Where message i stands among its versions (a retried reply, an edited
+ * question): the *pos-th (0-based) of *count; same arg as get. */
+typedef void (*ui_chat_versions_cb)(void *arg, size_t i, size_t *pos, size_t *count);
+/* Mark messages that have versions "‹2/3›" in their heads. */
+void ui_chat_set_versions(struct ui_chat *t, ui_chat_versions_cb cb);
 /* Show thinking in full (true) or folded to one row. */
 void ui_chat_set_thinking(struct ui_chat *t, bool show);
 bool ui_chat_thinking(const struct ui_chat *t);

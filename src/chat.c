@@ -74,6 +74,7 @@ struct chat {
 	/* the shape of the stored tree, read again when it changed */
 	struct store_node *tree;
 	size_t ntree;
+	size_t *tpos, *tcount; /* each node's place among its siblings */
 	bool tree_stale;
 
 	/* the reply being streamed */
@@ -165,6 +166,9 @@ chat_drop_msgs(struct chat *c)
 	store_tree_free(c->tree, c->ntree);
 	c->tree = NULL;
 	c->ntree = 0;
+	free(c->tpos);
+	free(c->tcount);
+	c->tpos = c->tcount = NULL;
 	c->tree_stale = true;
 }
 
@@ -344,35 +348,74 @@ chat_reload_path(struct chat *c, char **cause)
 	return 0;
 }
 
-/* The stored tree, read when it changed. */
+struct chat_sib {
+	int64_t parent, id;
+	size_t at;
+};
+
+static int
+chat_sib_cmp(const void *a, const void *b)
+{
+	const struct chat_sib *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The stored tree, read when it changed, with every node's place among
+ * its siblings (sorted by parent: one pass, not one per message). */
 static void
 chat_tree(struct chat *c)
 {
+	struct chat_sib *v;
 	char *cause = NULL;
 
 	if (!c->tree_stale)
 		return;
 	store_tree_free(c->tree, c->ntree);
+	free(c->tpos);
+	free(c->tcount);
 	c->tree = NULL;
+	c->tpos = c->tcount = NULL;
 	c->ntree = 0;
 	c->tree_stale = false;
 	if (!chat_stored(c) || c->sess == NULL)
 		return;
-	if (store_tree(c->app->store, c->sess->id, &c->tree, &c->ntree, &cause) != 0)
+	if (store_tree(c->app->store, c->sess->id, &c->tree, &c->ntree, &cause) != 0) {
 		chat_store_failed(c, cause);
+		return;
+	}
+	v = xcalloc(c->ntree ? c->ntree : 1, sizeof *v);
+	c->tpos = xcalloc(c->ntree ? c->ntree : 1, sizeof *c->tpos);
+	c->tcount = xcalloc(c->ntree ? c->ntree : 1, sizeof *c->tcount);
+	for (size_t i = 0; i < c->ntree; i++)
+		v[i] = (struct chat_sib){ c->tree[i].parent, c->tree[i].id, i };
+	qsort(v, c->ntree, sizeof *v, chat_sib_cmp);
+	for (size_t i = 0, j; i < c->ntree; i = j) {
+		for (j = i; j < c->ntree && v[j].parent == v[i].parent; j++)
+			c->tpos[v[j].at] = j - i;
+		for (size_t k = i; k < j; k++)
+			c->tcount[v[k].at] = j - i;
+	}
+	free(v);
 }
 
 void
 chat_branch_at(struct chat *c, size_t i, size_t *pos, size_t *count)
 {
+	size_t at;
+
 	*pos = 0;
 	*count = 1;
 	if (i >= c->n || c->msgs[i]->id <= 0)
 		return;
 	chat_tree(c);
-	*count = tree_siblings(c->tree, c->ntree, c->msgs[i]->id, pos);
-	if (*count == 0)
-		*count = 1;
+	at = tree_find(c->tree, c->ntree, c->msgs[i]->id);
+	if (at < c->ntree) {
+		*pos = c->tpos[at];
+		*count = c->tcount[at];
+	}
 }
 
 /* Show the branch that ends at leaf. */
@@ -959,6 +1002,7 @@ chat_flush_reply(struct chat *c)
 
 		rc = store_msg_add(c->app->store, c->reply, &cause);
 		c->reply->created = created;
+		c->tree_stale = true; /* a new node: a retry's reply shows its version */
 	} else
 		rc = store_msg_update(c->app->store, c->reply, &cause);
 	if (rc != 0)

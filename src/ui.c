@@ -105,6 +105,8 @@ struct ui {
 	int64_t ntok; /* tokens of the reply under way */
 	int64_t first_ms; /* when its first token came */
 	char *last_sent; /* to offer the text again when a turn is taken back */
+	bool edit_pending; /* /edit N: sending asks question edit_at again */
+	size_t edit_at;
 	char *sess_id; /* the session shown, to notice changes */
 
 	struct prov_req *pick;
@@ -396,6 +398,12 @@ ui_get_msg(void *arg, size_t i)
 /* The transcript on screen: the session's, or while this process's
  * listener streams a reply into it, the listener's copy with the reply
  * growing. */
+static void
+ui_get_versions(void *arg, size_t i, size_t *pos, size_t *count)
+{
+	chat_branch_at(arg, i, pos, count);
+}
+
 static void
 ui_sync_transcript(struct ui *ui, int width)
 {
@@ -875,6 +883,21 @@ ui_send(struct ui *ui, const char *text)
 	}
 	if (ui->tools != NULL)
 		tools_new_turn(ui->tools);
+	if (ui->edit_pending) {
+		/* /edit N: the question asked again, on a branch of its own */
+		ui->edit_pending = false;
+		ui_input_remember(ui->in, text);
+		if (chat_edit(ui->chat, ui->edit_at, text, &cause) != 0) {
+			ui_error(ui, "%s", cause);
+			free(cause);
+			return;
+		}
+		ui_input_set(ui->in, "");
+		if (ui->msg != NULL)
+			ui_dismiss(ui);
+		ui_started(ui);
+		return;
+	}
 	full = ui->doc ? xasprintf("%s\n\n%s", text, ui->doc) : xstrdup(text);
 	free(ui->last_sent);
 	ui->last_sent = xstrdup(text);
@@ -896,6 +919,41 @@ ui_send(struct ui *ui, const char *text)
 	free(full);
 	ui_started(ui);
 	ui->sent_ns = t0; /* sending (the store, the request) counts */
+}
+
+/* Show another version (delta -1 or +1) of the newest message on the
+ * branch that has several. */
+static void
+ui_version(struct ui *ui, long delta)
+{
+	size_t n = chat_count(ui->chat), pos = 0, count = 1, i;
+	char *cause = NULL;
+
+	if (chat_busy(ui->chat)) {
+		ui_info(ui, "a reply is still streaming; Esc stops it first");
+		return;
+	}
+	for (i = n; i > 0; i--) {
+		chat_branch_at(ui->chat, i - 1, &pos, &count);
+		if (count > 1)
+			break;
+	}
+	if (i == 0) {
+		ui_info(ui, "nothing on this branch has other versions (%s regenerates the last reply)",
+		    ui_keys_bound(UI_ACT_RETRY));
+		return;
+	}
+	if ((delta < 0 && pos == 0) || (delta > 0 && pos + 1 >= count)) {
+		ui_info(ui, "this is version %zu of %zu", pos + 1, count);
+		return;
+	}
+	if (chat_switch(ui->chat, i - 1, delta, &cause) != 0) {
+		ui_error(ui, "%s", cause);
+		free(cause);
+		return;
+	}
+	ui_chat_follow(ui->tr);
+	ui_info(ui, "version %zu of %zu", pos + 1 + (size_t)(delta > 0) - (size_t)(delta < 0), count);
 }
 
 static void
@@ -1227,6 +1285,19 @@ ui_sf_copy(void *arg, int block)
 	return ui_copy(arg, block);
 }
 
+/* /edit N without text: the question in the input line, to change. */
+static int
+ui_sf_edit(void *arg, size_t i, const char *text)
+{
+	struct ui *ui = arg;
+
+	ui->edit_pending = true;
+	ui->edit_at = i;
+	ui_input_set(ui->in, text);
+	ui_info(ui, "editing a question: Enter asks it again on a new branch, Esc drops the edit");
+	return 0;
+}
+
 /* /attach FILE: an image for vision models, else a text document. */
 static int
 ui_sf_attach(void *arg, const char *path)
@@ -1417,7 +1488,7 @@ static const struct slash_face ui_slash_face = {
 	ui_sf_send,
 	ui_sf_confirm,
 	ui_sf_tools,
-	NULL, /* edit */
+	ui_sf_edit,
 	NULL, /* shown */
 };
 
@@ -1475,7 +1546,11 @@ ui_main_key(struct ui *ui, int key)
 		break;
 	}
 	case UI_ACT_STOP:
-		if (chat_busy(ui->chat))
+		if (ui->edit_pending) {
+			ui->edit_pending = false;
+			ui_input_set(ui->in, "");
+			ui_info(ui, "edit dropped");
+		} else if (chat_busy(ui->chat))
 			chat_stop(ui->chat);
 		else if (ui->tools != NULL && tools_busy(ui->tools))
 			tools_stop(ui->tools, "stopped by the user");
@@ -1498,6 +1573,12 @@ ui_main_key(struct ui *ui, int key)
 		break;
 	case UI_ACT_RETRY:
 		ui_retry(ui);
+		break;
+	case UI_ACT_VERSION_PREV:
+		ui_version(ui, -1);
+		break;
+	case UI_ACT_VERSION_NEXT:
+		ui_version(ui, 1);
 		break;
 	case UI_ACT_COPY:
 		ui_copy(ui, 0);
@@ -1959,6 +2040,7 @@ ui_main(struct app *a)
 	ui.app = a;
 	ui.cfg = cfg;
 	ui.tr = ui_chat_new();
+	ui_chat_set_versions(ui.tr, ui_get_versions);
 	ui_keys_init(cfg->keys, &warn);
 	ui_theme_defaults(&ui.theme);
 	if (cfg->theme != NULL && ui_theme_load(&ui.theme, cfg->theme, &cause) != 0) {

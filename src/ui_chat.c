@@ -37,6 +37,7 @@ struct ui_chat_key {
 	bool show_thinking;
 	int code_base;
 	char role0;
+	size_t vpos, vcount; /* its versions: the vpos-th of vcount */
 };
 
 enum {
@@ -68,6 +69,7 @@ struct ui_chat_blk {
 };
 
 struct ui_chat {
+	ui_chat_versions_cb versions;
 	struct ui_chat_blk **msgs; /* one per message */
 	size_t nmsgs, capmsgs;
 	struct ui_chat_blk **notes;
@@ -149,6 +151,12 @@ ui_chat_set_thinking(struct ui_chat *t, bool show)
 	t->show_thinking = show;
 }
 
+void
+ui_chat_set_versions(struct ui_chat *t, ui_chat_versions_cb cb)
+{
+	t->versions = cb;
+}
+
 bool
 ui_chat_thinking(const struct ui_chat *t)
 {
@@ -183,7 +191,7 @@ ui_chat_plain(struct ui_lines *out, const char *text, size_t len, unsigned char 
 }
 
 static void
-ui_chat_label(struct ui_lines *out, const struct store_msg *m, int width)
+ui_chat_label(struct ui_lines *out, const struct store_msg *m, const struct ui_chat_key *k, int width)
 {
 	struct buf b = { 0 };
 	unsigned char st = UI_ROLE_SYSTEM | UI_ST_BOLD;
@@ -199,6 +207,8 @@ ui_chat_label(struct ui_lines *out, const struct store_msg *m, int width)
 		st = UI_ROLE_TOOL | UI_ST_BOLD;
 	} else
 		buf_printf(&b, "▌ %s", m->role);
+	if (k->vcount > 1)
+		buf_printf(&b, "  ‹%zu/%zu›", k->vpos + 1, k->vcount);
 	ui_lines_add_str(out, b.data, st, width);
 	buf_free(&b);
 }
@@ -207,8 +217,8 @@ ui_chat_label(struct ui_lines *out, const struct store_msg *m, int width)
  * carry on from the rows it has. Streaming, the thinking may end inside a
  * character: that part waits, and the last row is laid out on a copy. */
 static void
-ui_chat_think(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m, size_t len, bool more,
-    bool streaming)
+ui_chat_think(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *m, const struct ui_chat_key *k,
+    size_t len, bool more, bool streaming)
 {
 	struct ui_lines *head = &b->part[UI_CHAT_HEAD], *rows = &b->part[UI_CHAT_THINK];
 	struct ui_lines *end = &b->part[UI_CHAT_THINK_END];
@@ -225,7 +235,7 @@ ui_chat_think(struct ui_chat *t, struct ui_chat_blk *b, const struct store_msg *
 	}
 	ui_lines_clear(head);
 	ui_lines_clear(end);
-	ui_chat_label(head, m, t->width);
+	ui_chat_label(head, m, k, t->width);
 	if (len == 0)
 		return;
 	if (!t->show_thinking) {
@@ -344,7 +354,7 @@ ui_chat_layout_msg(struct ui_chat *t, struct ui_chat_blk *b, const struct store_
 	    b->key.width == k->width && b->key.role0 == k->role0;
 	bool think_grown = grown && k->thinking >= b->key.thinking && k->show_thinking == b->key.show_thinking;
 
-	ui_chat_think(t, b, m, k->thinking, think_grown, streaming);
+	ui_chat_think(t, b, m, k, k->thinking, think_grown, streaming);
 	if (ui_chat_is_markdown(m) && b->md != NULL && grown && k->content >= b->key.content &&
 	    k->code_base == b->key.code_base) {
 		if (streaming)
@@ -469,6 +479,9 @@ ui_chat_sync(struct ui_chat *t, ui_chat_get_cb get, void *arg, size_t n, int wid
 		key.show_thinking = t->show_thinking;
 		key.code_base = code_base;
 		key.role0 = m->role[0];
+		key.vcount = 1;
+		if (t->versions != NULL)
+			t->versions(arg, i, &key.vpos, &key.vcount);
 		if (!b->valid || memcmp(&key, &b->key, sizeof key) != 0)
 			ui_chat_layout_msg(t, b, m, &key);
 		code_base += b->ncodes;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "reltime.h"
 #include "ui_curses.h"
 #include "ui_keys.h"
 #include "ui_text.h"
@@ -90,21 +91,7 @@ ui_sessions_load(struct ui_sessions *s)
 static void
 ui_sessions_age(char *dst, size_t n, int64_t ms)
 {
-	int64_t d = (util_wall_ms() - ms) / 1000;
-
-	if (d < 60)
-		snprintf(dst, n, "now");
-	else if (d < 3600)
-		snprintf(dst, n, "%lldm ago", (long long)(d / 60));
-	else if (d < 86400)
-		snprintf(dst, n, "%lldh ago", (long long)(d / 3600));
-	else {
-		time_t t = (time_t)(ms / 1000);
-		struct tm tm;
-
-		localtime_r(&t, &tm);
-		strftime(dst, n, "%Y-%m-%d", &tm);
-	}
+	reltime(dst, n, ms, util_wall_ms(), RELTIME_SHORT);
 }
 
 static void
@@ -214,6 +201,11 @@ ui_sessions_open(struct ui_sessions *s)
 		free(cause);
 		free(idc);
 		return;
+	}
+	/* a hit on another branch: show the branch it is on */
+	if (s->search && chat_goto(c, s->hits[s->sel]->msg, &cause) != 0) {
+		ui_error(s->v.ui, "%s", cause);
+		free(cause);
 	}
 	ui_session_changed(s->v.ui);
 	ui_info(s->v.ui, "session %s: %s", idc, chat_title(c)[0] ? chat_title(c) : "(untitled)");
