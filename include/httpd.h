@@ -53,6 +53,9 @@ struct httpd_req;
 #define HTTPD_NOAUTH 0x1 /* no key needed (/health) */
 #define HTTPD_DETAIL 0x2 /* errors as {"detail": "..."} (drop-in routes) */
 #define HTTPD_BODY 0x4 /* a JSON body is parsed before the handler runs */
+/* Ollama's native API: errors as {"error": "..."}, streams as NDJSON (one
+ * compact JSON object a line), a mid-stream error as a last such line */
+#define HTTPD_OLLAMA 0x8
 
 struct httpd_route {
 	const char *method;
@@ -71,6 +74,15 @@ const struct httpd_route *httpd_routes(size_t *n);
 void httpd_chat_completions(struct httpd_req *r);
 void httpd_chat_plain(struct httpd_req *r);
 void httpd_chat_stream(struct httpd_req *r);
+void httpd_chat_ollama(struct httpd_req *r); /* POST /api/chat */
+void httpd_chat_generate(struct httpd_req *r); /* POST /api/generate */
+void httpd_ollama_version(struct httpd_req *r);
+void httpd_ollama_tags(struct httpd_req *r);
+void httpd_ollama_ps(struct httpd_req *r);
+void httpd_ollama_show(struct httpd_req *r);
+void httpd_ollama_embed(struct httpd_req *r);
+void httpd_ollama_embeddings(struct httpd_req *r); /* the older /api/embeddings */
+void httpd_ollama_pull(struct httpd_req *r);
 void httpd_sessions_list(struct httpd_req *r);
 void httpd_sessions_get(struct httpd_req *r);
 void httpd_sessions_patch(struct httpd_req *r);
@@ -100,13 +112,14 @@ bool httpd_req_answered(const struct httpd_req *r);
 void httpd_header(struct httpd_req *r, const char *name, const char *value);
 /* A JSON reply (body stolen). */
 void httpd_reply(struct httpd_req *r, unsigned int status, json_t *body);
-/* An error in the route's shape: OpenAI's error object, or {"detail"} on
- * drop-in routes. type/param/code may be NULL. Statuses below 500 say
+/* An error in the route's shape: OpenAI's error object, {"detail"} on
+ * drop-in routes, {"error": "..."} on Ollama's. type/param/code may be NULL. Statuses below 500 say
  * x-should-retry: false. Mid-stream it becomes a final error event. */
 void httpd_fail(struct httpd_req *r, unsigned int status, const char *type, const char *param,
     const char *code, const char *fmt, ...) PRINTFLIKE(6, 7);
 /* Server-sent events: 200 text/event-stream, then "data: <json>" events
- * (stolen), then the end. */
+ * (stolen), then the end. On HTTPD_OLLAMA routes: 200
+ * application/x-ndjson, and each event is one "<json>\n" line. */
 void httpd_stream_begin(struct httpd_req *r);
 void httpd_stream_event(struct httpd_req *r, json_t *data);
 void httpd_stream_raw(struct httpd_req *r, const char *text); /* e.g. "data: [DONE]\n\n" */
@@ -115,6 +128,9 @@ void httpd_stream_end(struct httpd_req *r);
 void httpd_changed(struct httpd *h, const char *session);
 /* Tell the httpd_on_stream listener of a chat's event (NULL: c is going). */
 void httpd_streamed(struct httpd *h, struct chat *c, const struct llm_ev *ev);
+
+/* The model Ollama's rule names: "x" is "x:latest" (httpd_models.c). */
+bool httpd_models_same(const char *name, const char *want);
 
 /* Model list of the backend, cached for a few seconds (httpd_models.c). */
 struct httpd_models_wait;

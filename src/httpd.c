@@ -2,7 +2,10 @@
  * httpd.c: the embedded listener's HTTP side: libmicrohttpd on parley's
  * loop, the routing table, authentication, CORS, limits and the response
  * helpers the route files (httpd_chat.c, httpd_sessions.c,
- * httpd_models.c) answer with.
+ * httpd_models.c, httpd_ollama.c) answer with. Routes speak one of three
+ * dialects, which decides the shape of their errors and streams: OpenAI's
+ * (error objects, SSE), the drop-in one ({"detail"}, SSE) and Ollama's
+ * ({"error"}, NDJSON).
  *
  * libmicrohttpd runs with epoll and no thread of its own: the loop watches
  * its epoll descriptor and calls MHD_run when it is readable, and a prepare
@@ -65,6 +68,7 @@ struct httpd_req {
 	struct buf body;
 	json_t *json;
 	const char *origin; /* allowed CORS origin, or NULL */
+	bool ollama; /* answers in Ollama's shapes (an /api/ path) */
 
 	void *state;
 	void (*release)(void *state, bool aborted);
@@ -124,6 +128,15 @@ static const struct httpd_route httpd_table[] = {
 	{ "POST", "/chat/stream", httpd_chat_stream, HTTPD_BODY | HTTPD_DETAIL, "Send a message, stream the reply" },
 	{ "POST", "/chat/clear", httpd_sessions_clear, HTTPD_BODY | HTTPD_DETAIL, "Forget a session's messages" },
 	{ "GET", "/sessions", httpd_sessions_plain, HTTPD_DETAIL, "Stored sessions" },
+	{ "GET", "/api/version", httpd_ollama_version, HTTPD_OLLAMA, "Ollama: the version of Ollama's API served" },
+	{ "GET", "/api/tags", httpd_ollama_tags, HTTPD_OLLAMA, "Ollama: models the backend offers" },
+	{ "GET", "/api/ps", httpd_ollama_ps, HTTPD_OLLAMA, "Ollama: models the backend has loaded" },
+	{ "POST", "/api/show", httpd_ollama_show, HTTPD_OLLAMA | HTTPD_BODY, "Ollama: one model's details" },
+	{ "POST", "/api/chat", httpd_chat_ollama, HTTPD_OLLAMA | HTTPD_BODY, "Ollama: chat, streamed (NDJSON) unless stream is false" },
+	{ "POST", "/api/generate", httpd_chat_generate, HTTPD_OLLAMA | HTTPD_BODY, "Ollama: one prompt's completion, streamed unless stream is false" },
+	{ "POST", "/api/embed", httpd_ollama_embed, HTTPD_OLLAMA | HTTPD_BODY, "Ollama: embeddings of one or more inputs" },
+	{ "POST", "/api/embeddings", httpd_ollama_embeddings, HTTPD_OLLAMA | HTTPD_BODY, "Ollama (older API): the embedding of one prompt" },
+	{ "POST", "/api/pull", httpd_ollama_pull, HTTPD_OLLAMA | HTTPD_BODY, "Ollama: pull a model, progress streamed unless stream is false" },
 };
 
 const struct httpd_route *
@@ -383,13 +396,15 @@ httpd_reply(struct httpd_req *r, unsigned int status, json_t *body)
 	r->finished = true;
 	loop_timer_cancel(r->h->app->loop, r->timer);
 	r->timer = NULL;
-	httpd_reply_text(r, status, s ? s : xstrdup("{}"), "application/json");
+	httpd_reply_text(r, status, s ? s : xstrdup("{}"), r->ollama ? "application/json; charset=utf-8" : "application/json");
 }
 
 static json_t *
 httpd_error_json(const struct httpd_req *r, const char *msg, const char *type, const char *param,
     const char *code)
 {
+	if (r->ollama)
+		return json_pack("{s:s}", "error", msg);
 	if (r->route != NULL && (r->route->flags & HTTPD_DETAIL))
 		return json_pack("{s:s}", "detail", msg);
 	return wire_openai_error_json(msg, type, param, code);
@@ -411,7 +426,7 @@ httpd_fail(struct httpd_req *r, unsigned int status, const char *type, const cha
 		type = status >= 500 ? "server_error" : "invalid_request_error";
 	if (r->streaming) {
 		/* the status line is gone: a final error event */
-		if (r->route != NULL && (r->route->flags & HTTPD_DETAIL))
+		if (r->ollama || (r->route != NULL && (r->route->flags & HTTPD_DETAIL)))
 			httpd_stream_event(r, json_pack("{s:s}", "error", msg));
 		else
 			httpd_stream_event(r, wire_openai_error_json(msg, type, param, code));
@@ -466,7 +481,7 @@ httpd_stream_begin(struct httpd_req *r)
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	r->streaming = true;
-	httpd_set_resp(r, 200, resp, "text/event-stream");
+	httpd_set_resp(r, 200, resp, r->ollama ? "application/x-ndjson" : "text/event-stream");
 }
 
 void
@@ -492,9 +507,10 @@ httpd_stream_event(struct httpd_req *r, json_t *data)
 	if (s == NULL)
 		return;
 	if (r->streaming && !r->finished && !r->aborted) {
-		buf_puts(&r->out, "data: ");
+		if (!r->ollama)
+			buf_puts(&r->out, "data: ");
 		buf_puts(&r->out, s);
-		httpd_stream_raw(r, "\n\n");
+		httpd_stream_raw(r, r->ollama ? "\n" : "\n\n");
 	}
 	free(s);
 }
@@ -714,6 +730,7 @@ httpd_begin(struct httpd_req *r, const char *method, const char *url)
 	r->route = httpd_route_find(method, url, &arg, &allow);
 	if (r->route != NULL)
 		r->arg = arg ? xstrdup(arg) : NULL;
+	r->ollama = r->route != NULL ? (r->route->flags & HTTPD_OLLAMA) != 0 : strncmp(url, "/api/", 5) == 0;
 	if (h->nconn > h->max_conn) {
 		httpd_header(r, "Connection", "close");
 		httpd_header(r, "Retry-After", "1");
@@ -747,7 +764,8 @@ httpd_begin(struct httpd_req *r, const char *method, const char *url)
 		auth = httpd_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 		if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || !httpd_key_ok(auth + 7, h->key)) {
 			httpd_header(r, "WWW-Authenticate", "Bearer");
-			/* 401 on every route, in OpenAI's shape */
+			/* 401 on every route, in OpenAI's shape (Ollama's on its
+			 * routes) */
 			r->route = NULL;
 			httpd_fail(r, 401, "invalid_request_error", NULL, "invalid_api_key",
 			    auth == NULL ? "missing API key: send Authorization: Bearer <key>" : "incorrect API key provided");
@@ -784,7 +802,7 @@ httpd_dispatch(struct httpd_req *r)
 		json_error_t e;
 
 		if (r->body.len == 0) {
-			httpd_fail(r, 400, NULL, NULL, NULL, "request body is required (JSON)");
+			httpd_fail(r, 400, NULL, NULL, NULL, r->ollama ? "missing request body" : "request body is required (JSON)");
 			return;
 		}
 		if (!httpd_depth_ok(r->body.data, r->body.len)) {

@@ -1,6 +1,9 @@
 /*
  * httpd_chat.c: the routes that chat: POST /v1/chat/completions (OpenAI's
- * shapes, streamed or not) and the drop-in POST /chat and /chat/stream.
+ * shapes, streamed or not), Ollama's POST /api/chat and /api/generate
+ * (NDJSON, streamed unless "stream": false) and the drop-in POST /chat and
+ * /chat/stream. Every kind goes through the same binding and feeding; only
+ * the request decoder (wire_openai or wire_ollama) and the answer differ.
  *
  * Each request is a struct httpd_chat holding its own struct chat (origin
  * "api"), bound to a stored session, so every exchange lands in the store
@@ -20,7 +23,10 @@
  * from the backend, so a failure before any output (model not found,
  * backend down) still gets a real status; after that a failure is a final
  * error event. Tool calls go out as OpenAI fragments: the call's id, type
- * and name with empty arguments, then its arguments.
+ * and name with empty arguments, then its arguments; to Ollama clients
+ * whole, one line each. An Ollama request with no message to answer (an
+ * empty messages array, an empty prompt) is Ollama's way to load a model:
+ * it is answered done_reason "load" once the model is known to exist.
  */
 #include "httpd.h"
 
@@ -31,6 +37,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "wire_ollama.h"
 #include "wire_openai.h"
 
 #define HTTPD_CHAT_CANDIDATES 16
@@ -40,6 +47,8 @@ enum httpd_chat_kind {
 	HTTPD_CHAT_V1,
 	HTTPD_CHAT_PLAIN,
 	HTTPD_CHAT_STREAM,
+	HTTPD_CHAT_OLLAMA, /* /api/chat */
+	HTTPD_CHAT_GENERATE, /* /api/generate */
 };
 
 struct httpd_chat {
@@ -47,7 +56,7 @@ struct httpd_chat {
 	struct httpd *h;
 	enum httpd_chat_kind kind;
 	struct chat *chat;
-	struct llm_req req; /* the parsed /v1 request */
+	struct llm_req req; /* the parsed /v1 or /api request */
 	bool stream;
 	bool usage; /* stream_options.include_usage */
 	bool began; /* stream answer started */
@@ -60,7 +69,15 @@ struct httpd_chat {
 	char *text; /* drop-in: the message */
 	bool released; /* the request is gone; the chat is being freed */
 	struct tools *tools; /* serve --tools, for a client that sent none */
+	bool empty; /* Ollama: nothing to answer, only a model to load */
 };
+
+/* Ollama's native API rather than OpenAI's or the drop-in one. */
+static bool
+httpd_chat_native(const struct httpd_chat *c)
+{
+	return c->kind == HTTPD_CHAT_OLLAMA || c->kind == HTTPD_CHAT_GENERATE;
+}
 
 static void
 httpd_chat_release(void *state, bool aborted)
@@ -75,7 +92,10 @@ httpd_chat_release(void *state, bool aborted)
 	tools_free(c->tools);
 	/* stops a reply still running: the store keeps it, interrupted */
 	chat_free(c->chat);
-	wire_openai_request_free(&c->req);
+	if (httpd_chat_native(c))
+		wire_ollama_request_free(&c->req);
+	else
+		wire_openai_request_free(&c->req);
 	json_decref(c->calls);
 	free(c->text);
 	free(c);
@@ -96,17 +116,36 @@ httpd_chat_random(char *out, size_t n)
 	out[n] = '\0';
 }
 
+/* A model the backend does not have, in the kind's words. */
+static void
+httpd_chat_not_found(struct httpd_chat *c, const char *model)
+{
+	if (httpd_chat_native(c))
+		/* Ollama's scheduler says so, whatever the route */
+		httpd_fail(c->r, 404, NULL, NULL, NULL, "model \"%s\" not found, try pulling it first", model ? model : "");
+	else
+		httpd_fail(c->r, 404, "invalid_request_error", "model", "model_not_found",
+		    "The model `%s` does not exist or you do not have access to it.", model ? model : "");
+}
+
 /* The error of a backend failure, with the status a client can act on. */
 static void
 httpd_chat_backend_fail(struct httpd_chat *c, enum llm_err err, const char *msg)
 {
 	const char *model = chat_model(c->chat);
 
+	if (httpd_chat_native(c)) {
+		/* Ollama's statuses: 404 for a model it lacks, 500 for the rest */
+		if (err == LLM_ERR_NOT_FOUND)
+			httpd_chat_not_found(c, c->req.model);
+		else
+			httpd_fail(c->r, 500, NULL, NULL, NULL, "%s", msg);
+		return;
+	}
 	switch (err) {
 	case LLM_ERR_NOT_FOUND:
 		if (c->kind == HTTPD_CHAT_V1)
-			httpd_fail(c->r, 404, "invalid_request_error", "model", "model_not_found",
-			    "The model `%s` does not exist or you do not have access to it.", model ? model : "");
+			httpd_chat_not_found(c, model);
 		else
 			httpd_fail(c->r, 404, NULL, NULL, NULL, "%s", msg);
 		break;
@@ -266,6 +305,118 @@ httpd_chat_v1_event(struct httpd_chat *c, const struct llm_ev *ev)
 	}
 }
 
+/* ---- Ollama's answers ---- */
+
+static void
+httpd_chat_now(char *out, size_t size)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wire_ollama_time((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, out, size);
+}
+
+/* One NDJSON line of the answer, if ev makes one. */
+static void
+httpd_chat_ollama_line(struct httpd_chat *c, const struct llm_ev *ev)
+{
+	char when[48];
+	json_t *o;
+
+	httpd_chat_now(when, sizeof when);
+	if ((o = wire_ollama_chunk_json(c->req.model, when, c->kind == HTTPD_CHAT_GENERATE, ev)) == NULL)
+		return;
+	httpd_chat_begin(c);
+	httpd_stream_event(c->r, o);
+}
+
+/* The final line, or the whole answer: the backend's durations, the
+ * chat's counts (estimated when the backend gave none), and parley's own
+ * clock when the backend did not time the reply. */
+static void
+httpd_chat_ollama_done(struct httpd_chat *c, const struct llm_stats *raw)
+{
+	const struct llm_stats *cs = chat_stats(c->chat);
+	const struct store_msg *m = chat_msg(c->chat, chat_count(c->chat) - 1);
+	struct llm_stats st = *raw;
+	struct llm_ev ev = { .type = LLM_EV_DONE, .stats = &st };
+	char when[48];
+
+	st.prompt_tokens = cs->prompt_tokens;
+	st.reply_tokens = cs->reply_tokens;
+	if (st.total_ns <= 0)
+		st.total_ns = chat_elapsed_ms(c->chat) * 1000000;
+	if (c->stream) {
+		httpd_chat_ollama_line(c, &ev);
+		httpd_stream_end(c->r);
+		return;
+	}
+	httpd_chat_now(when, sizeof when);
+	httpd_reply(c->r, 200, wire_ollama_answer_json(c->req.model, when, c->kind == HTTPD_CHAT_GENERATE, m ? m->content : "", m ? m->thinking : NULL, c->calls, &st));
+}
+
+static void
+httpd_chat_ollama_event(struct httpd_chat *c, const struct llm_ev *ev)
+{
+	struct llm_tool_call tc;
+	struct llm_ev cev;
+	char id[32];
+
+	switch (ev->type) {
+	case LLM_EV_TOKEN:
+	case LLM_EV_THINKING:
+		if (c->stream)
+			httpd_chat_ollama_line(c, ev);
+		break;
+	case LLM_EV_TOOL_CALL:
+		tc = *ev->call;
+		tc.index = c->ncalls++;
+		if (tc.id == NULL || tc.id[0] == '\0') {
+			memcpy(id, "call_", 5);
+			httpd_chat_random(id + 5, 24);
+			tc.id = id;
+		}
+		if (c->stream) {
+			cev = *ev;
+			cev.call = &tc;
+			httpd_chat_ollama_line(c, &cev);
+		} else {
+			if (c->calls == NULL)
+				c->calls = json_array();
+			json_array_append_new(c->calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", tc.id, "type", "function", "function", "name", tc.name ? tc.name : "", "arguments", tc.args ? tc.args : "{}"));
+		}
+		break;
+	case LLM_EV_DONE:
+		httpd_chat_ollama_done(c, ev->stats);
+		break;
+	case LLM_EV_ERROR:
+		break;
+	}
+}
+
+/* Nothing to answer: the model is there, so it counts as loaded (an
+ * Ollama backend loads it with the next request anyway). */
+static void
+httpd_chat_ollama_load(struct httpd_chat *c)
+{
+	json_t *ka = json_object_get(c->req.options, "keep_alive");
+	struct llm_stats st;
+	struct llm_ev ev = { .type = LLM_EV_DONE, .stats = &st };
+	char when[48];
+
+	llm_stats_init(&st);
+	st.prompt_tokens = st.reply_tokens = 0;
+	snprintf(st.finish, sizeof st.finish, "%s",
+	    (json_is_number(ka) && json_number_value(ka) == 0) || util_streq(json_string_value(ka), "0") ? "unload" : "load");
+	if (c->stream) {
+		httpd_chat_ollama_line(c, &ev);
+		httpd_stream_end(c->r);
+		return;
+	}
+	httpd_chat_now(when, sizeof when);
+	httpd_reply(c->r, 200, wire_ollama_chunk_json(c->req.model, when, c->kind == HTTPD_CHAT_GENERATE, &ev));
+}
+
 /* ---- drop-in answers ---- */
 
 static void
@@ -337,6 +488,8 @@ httpd_chat_event(struct chat *ch, const struct llm_ev *ev, void *arg)
 	}
 	if (c->kind == HTTPD_CHAT_V1)
 		httpd_chat_v1_event(c, ev);
+	else if (httpd_chat_native(c))
+		httpd_chat_ollama_event(c, ev);
 	else
 		httpd_chat_plain_event(c, ev);
 }
@@ -695,7 +848,6 @@ httpd_chat_model_listed(enum llm_err err, const char *msg, const struct prov_mod
 {
 	struct httpd_chat *c = arg;
 
-	(void)msg;
 	c->wait = NULL;
 	if (err == LLM_OK && !httpd_models_has(l, c->req.model)) {
 		if (!c->relisted && httpd_models_cached(c->h)) {
@@ -704,8 +856,15 @@ httpd_chat_model_listed(enum llm_err err, const char *msg, const struct prov_mod
 			c->wait = httpd_models_get_list(c->h, httpd_chat_model_listed, c);
 			return;
 		}
-		httpd_fail(c->r, 404, "invalid_request_error", "model", "model_not_found",
-		    "The model `%s` does not exist or you do not have access to it.", c->req.model);
+		httpd_chat_not_found(c, c->req.model);
+		return;
+	}
+	if (c->empty) {
+		/* without a list there is no telling the model is there */
+		if (err != LLM_OK)
+			httpd_chat_backend_fail(c, err, msg);
+		else
+			httpd_chat_ollama_load(c);
 		return;
 	}
 	httpd_chat_v1_start(c);
@@ -742,6 +901,49 @@ httpd_chat_completions(struct httpd_req *r)
 		return;
 	}
 	httpd_chat_v1_start(c);
+}
+
+/* ---- Ollama's /api/chat, /api/generate ---- */
+
+static void
+httpd_chat_native_start(struct httpd_req *r, enum httpd_chat_kind kind)
+{
+	struct httpd_chat *c = httpd_chat_new(r, kind);
+	const struct prov *p = httpd_req_app(r)->prov;
+	char *cause = NULL;
+	const char *sid;
+
+	if (wire_ollama_parse_request(httpd_req_body(r), kind == HTTPD_CHAT_GENERATE, &c->req, &cause) != 0) {
+		httpd_fail(r, 400, NULL, NULL, NULL, "%s", cause);
+		free(cause);
+		return;
+	}
+	if (httpd_chat_sid(r, httpd_req_body(r), &sid) != 0)
+		return;
+	c->stream = c->req.stream;
+	c->empty = true;
+	for (size_t i = 0; i < c->req.nmsgs; i++)
+		if (strcmp(c->req.msgs[i].role, "system") != 0)
+			c->empty = false;
+	/* llama-server answers any model name with the model it has loaded;
+	 * a load must know the model is there */
+	if (c->empty || (p != NULL && strcmp(p->kind, "openai") == 0)) {
+		c->wait = httpd_models_get_list(c->h, httpd_chat_model_listed, c);
+		return;
+	}
+	httpd_chat_v1_start(c);
+}
+
+void
+httpd_chat_ollama(struct httpd_req *r)
+{
+	httpd_chat_native_start(r, HTTPD_CHAT_OLLAMA);
+}
+
+void
+httpd_chat_generate(struct httpd_req *r)
+{
+	httpd_chat_native_start(r, HTTPD_CHAT_GENERATE);
 }
 
 /* ---- drop-in /chat, /chat/stream ---- */

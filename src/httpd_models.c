@@ -314,7 +314,7 @@ httpd_models_list(struct httpd_req *r)
 	httpd_models_ask(r, httpd_models_list_cb);
 }
 
-static bool
+bool
 httpd_models_same(const char *name, const char *want)
 {
 	size_t n = strlen(want);
@@ -430,6 +430,27 @@ static const struct {
 	           "\"max_tokens\":{\"type\":\"integer\"},\"top_p\":{\"type\":\"number\"},\"model\":{\"type\":\"string\"}}}" },
 	{ "/chat/stream", "{\"$ref\":\"#/components/schemas/chat\"}" },
 	{ "/chat/clear", "{\"type\":\"object\",\"required\":[\"session_id\"],\"properties\":{\"session_id\":{\"type\":\"string\"}}}" },
+	{ "/api/show", "{\"type\":\"object\",\"properties\":{\"model\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+	               "\"verbose\":{\"type\":\"boolean\"}}}" },
+	{ "/api/chat", "{\"type\":\"object\",\"required\":[\"model\"],\"properties\":{\"model\":{\"type\":\"string\"},"
+	               "\"messages\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"role\"],\"properties\":{"
+	               "\"role\":{\"enum\":[\"system\",\"user\",\"assistant\",\"tool\"]},\"content\":{\"type\":\"string\"},"
+	               "\"images\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"thinking\":{\"type\":\"string\"},"
+	               "\"tool_calls\":{\"type\":\"array\"},\"tool_name\":{\"type\":\"string\"}}}},"
+	               "\"stream\":{\"type\":\"boolean\"},\"format\":{},\"options\":{\"type\":\"object\"},\"keep_alive\":{},"
+	               "\"think\":{},\"tools\":{\"type\":\"array\"}}}" },
+	{ "/api/generate", "{\"type\":\"object\",\"required\":[\"model\"],\"properties\":{\"model\":{\"type\":\"string\"},"
+	                   "\"prompt\":{\"type\":\"string\"},\"system\":{\"type\":\"string\"},"
+	                   "\"images\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"stream\":{\"type\":\"boolean\"},"
+	                   "\"format\":{},\"options\":{\"type\":\"object\"},\"keep_alive\":{},\"think\":{}}}" },
+	{ "/api/embed", "{\"type\":\"object\",\"required\":[\"model\",\"input\"],\"properties\":{\"model\":{\"type\":\"string\"},"
+	                "\"input\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"array\",\"items\":{\"type\":\"string\"}}]},"
+	                "\"truncate\":{\"type\":\"boolean\"},\"dimensions\":{\"type\":\"integer\"},"
+	                "\"options\":{\"type\":\"object\"},\"keep_alive\":{}}}" },
+	{ "/api/embeddings", "{\"type\":\"object\",\"required\":[\"model\",\"prompt\"],\"properties\":{\"model\":{\"type\":\"string\"},"
+	                     "\"prompt\":{\"type\":\"string\"}}}" },
+	{ "/api/pull", "{\"type\":\"object\",\"properties\":{\"model\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+	               "\"insecure\":{\"type\":\"boolean\"},\"stream\":{\"type\":\"boolean\"}}}" },
 };
 
 static json_t *
@@ -468,8 +489,12 @@ httpd_models_openapi(struct httpd_req *r)
 		resp = json_pack("{s:{s:s}}", "200", "description",
 		    strcmp(t[i].path, "/chat/stream") == 0 || strcmp(t[i].path, "/v1/chat/completions") == 0
 		        ? "JSON, or text/event-stream when streaming"
+		        : (t[i].flags & HTTPD_OLLAMA) && (t[i].flags & HTTPD_BODY) && strstr(t[i].path, "embed") == NULL &&
+		            strcmp(t[i].path, "/api/show") != 0
+		        ? "application/x-ndjson (one JSON object a line), or JSON when stream is false"
 		        : "JSON");
-		json_object_set_new(resp, "default", json_pack("{s:s}", "description", (t[i].flags & HTTPD_DETAIL) ? "error: {\"detail\": message}" : "error: OpenAI error object"));
+		json_object_set_new(resp, "default", json_pack("{s:s}", "description", (t[i].flags & HTTPD_DETAIL) ? "error: {\"detail\": message}" : (t[i].flags & HTTPD_OLLAMA) ? "error: {\"error\": message}"
+		                                                                                                                                                                  : "error: OpenAI error object"));
 		op = json_pack("{s:s, s:o}", "summary", t[i].summary, "responses", resp);
 		if (arg)
 			json_object_set_new(op, "parameters", json_pack("[{s:s, s:s, s:b, s:{s:s}}]", "name", pname, "in", "path", "required", 1, "schema", "type", "string"));
@@ -484,7 +509,7 @@ httpd_models_openapi(struct httpd_req *r)
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}}, s:{s:o}}, s:[{s:[]}]}",
 	    "openapi", "3.1.0",
 	    "info", "title", "parley listener", "version", PARLEY_VERSION, "description",
-	    "OpenAI-compatible chat completions over parley's session store",
+	    "OpenAI-compatible chat completions, and Ollama's native API, over parley's session store",
 	    "paths", paths,
 	    "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
 	    "schemas", "chat", httpd_models_body_schema("/chat"),

@@ -594,6 +594,7 @@ enum multi_op {
 	MO_PULL,
 	MO_REMOVE,
 	MO_COPY,
+	MO_EMBED,
 };
 
 /* One routed request: find the candidates (listing first if need be),
@@ -606,6 +607,7 @@ struct mroute {
 	char *bare; /* without @backend */
 	char *dst; /* copy */
 	struct llm_req *req; /* chat, a copy */
+	json_t *input, *opts; /* embed */
 	struct mb **cand;
 	size_t ncand, at;
 	struct mb *on; /* the backend running it */
@@ -638,6 +640,8 @@ multi_route_free(struct mroute *r)
 	free(r->bare);
 	free(r->dst);
 	llm_req_free(r->req);
+	json_decref(r->input);
+	json_decref(r->opts);
 	free(r->cand);
 	buf_free(&r->tried);
 	prov_req_virtual_free(r->self);
@@ -658,6 +662,7 @@ multi_route_end(struct mroute *r, enum llm_err err, const char *msg, json_t *res
 		llm_emit_error(r->ecb, r->arg, err, msg ? msg : "failed", strlen(msg ? msg : "failed"));
 		break;
 	case MO_SHOW:
+	case MO_EMBED:
 		r->jcb(err, msg, result, r->arg);
 		break;
 	default:
@@ -818,6 +823,21 @@ multi_route_try(void *arg)
 	case MO_COPY:
 		r->child = b->p->ops->copy(b->p, r->bare, r->dst, multi_route_done, r);
 		break;
+	case MO_EMBED:
+		if (b->p->ops->embed == NULL) {
+			char *msg = xasprintf("%s backends have no embeddings", b->p->kind);
+
+			if (r->at + 1 < r->ncand)
+				multi_route_next(r, LLM_ERR_OTHER, msg);
+			else {
+				multi_route_end(r, LLM_ERR_OTHER, msg, NULL);
+				multi_route_free(r);
+			}
+			free(msg);
+			break;
+		}
+		r->child = b->p->ops->embed(b->p, r->bare, r->input, r->opts, multi_route_json, r);
+		break;
 	}
 }
 
@@ -938,6 +958,17 @@ multi_show(struct prov *p, const char *model, prov_json_cb cb, void *arg)
 }
 
 static struct prov_req *
+multi_embed(struct prov *p, const char *model, json_t *input, json_t *opts, prov_json_cb cb, void *arg)
+{
+	struct mroute *r = multi_route_new(p, MO_EMBED, model, arg);
+
+	r->input = json_incref(input);
+	r->opts = json_incref(opts);
+	r->jcb = cb;
+	return r->self;
+}
+
+static struct prov_req *
 multi_pull(struct prov *p, const char *model, prov_pull_cb progress, prov_done_cb cb, void *arg)
 {
 	struct mroute *r = multi_route_new(p, MO_PULL, model, arg);
@@ -981,6 +1012,7 @@ static const struct prov_ops prov_multi_ops = {
 	.copy = multi_copy,
 	.chat = multi_chat,
 	.ping = multi_ping,
+	.embed = multi_embed,
 };
 
 /* ---- the router ---- */

@@ -447,6 +447,59 @@ ollama_chat(struct prov *p, const struct llm_req *req, llm_ev_cb cb, void *arg)
 	return prov_http(p, "POST", "/api/chat", wire_ollama_chat_request(req), req->stream ? &streamed : &whole, c);
 }
 
+/* --- embed ----------------------------------------------------------- */
+
+static void
+ollama_embed_end(struct prov_req *r, enum llm_err err, const char *msg, long status,
+    const char *body, size_t len, void *arg)
+{
+	struct ollama_call *c = arg;
+	json_t *doc = NULL, *out = NULL, *emb;
+	char *m = NULL;
+
+	(void)r;
+	if (err == LLM_OK && status >= 400)
+		err = ollama_http_error(c->p, c->model, status, body, len, &m);
+	if (err == LLM_OK) {
+		doc = json_loadb(body, len, 0, NULL);
+		emb = json_object_get(doc, "embeddings");
+		if (!json_is_array(emb)) {
+			err = LLM_ERR_BACKEND;
+			m = xasprintf("Ollama at %s sent a reply to /api/embed without embeddings", c->p->base_url);
+		} else {
+			static const char *const keep[] = { "prompt_eval_count", "total_duration", "load_duration" };
+
+			out = json_pack("{s:O}", "embeddings", emb);
+			for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+				if (json_is_integer(json_object_get(doc, keep[i])))
+					json_object_set(out, keep[i], json_object_get(doc, keep[i]));
+		}
+	}
+	c->json_cb(err, m ? m : msg, out, c->arg);
+	json_decref(out);
+	json_decref(doc);
+	free(m);
+	ollama_call_free(c);
+}
+
+static struct prov_req *
+ollama_embed(struct prov *p, const char *model, json_t *input, json_t *opts, prov_json_cb cb, void *arg)
+{
+	static const struct prov_http h = { NULL, ollama_embed_end, 0 };
+	static const char *const passed[] = { "truncate", "dimensions", "keep_alive", "options" };
+	struct ollama_call *c = ollama_call_new(p, model, arg);
+	json_t *body = json_pack("{s:s, s:O}", "model", model, "input", input);
+
+	for (size_t i = 0; i < sizeof passed / sizeof passed[0]; i++) {
+		json_t *v = json_object_get(opts, passed[i]);
+
+		if (v != NULL && !json_is_null(v))
+			json_object_set(body, passed[i], v);
+	}
+	c->json_cb = cb;
+	return prov_http(p, "POST", "/api/embed", body, &h, c);
+}
+
 const struct prov_ops prov_ollama_ops = {
 	.name = "ollama",
 	.list = ollama_list,
@@ -457,4 +510,5 @@ const struct prov_ops prov_ollama_ops = {
 	.copy = ollama_copy,
 	.chat = ollama_chat,
 	.ping = ollama_ping,
+	.embed = ollama_embed,
 };

@@ -324,6 +324,76 @@ openai_ping(struct prov *p, prov_done_cb cb, void *arg)
 	return prov_http(p, "GET", "/v1/models", NULL, &h, c);
 }
 
+/* --- embeddings ------------------------------------------------------ */
+
+/* /v1/embeddings: data[] by index into Ollama's plain array of vectors. */
+static void
+openai_embed_end(struct prov_req *r, enum llm_err err, const char *msg, long status,
+    const char *body, size_t len, void *arg)
+{
+	struct openai_call *c = arg;
+	json_t *doc = NULL, *out = NULL, *data, *e, *vecs;
+	json_int_t tokens;
+	char *m = NULL;
+	size_t i;
+
+	(void)r;
+	if (err == LLM_OK && status >= 400)
+		err = openai_http_error(c->p, c->model, status, body, len, &m);
+	if (err == LLM_OK) {
+		doc = json_loadb(body, len, 0, NULL);
+		data = json_object_get(doc, "data");
+		if (!json_is_array(data)) {
+			err = LLM_ERR_BACKEND;
+			m = xasprintf("%s sent a reply to /v1/embeddings without data", c->p->base_url);
+		}
+	}
+	if (err == LLM_OK) {
+		vecs = json_array();
+		for (i = 0; i < json_array_size(data); i++)
+			json_array_append_new(vecs, json_null());
+		json_array_foreach(data, i, e)
+		{
+			json_t *idx = json_object_get(e, "index");
+			size_t at = json_is_integer(idx) ? (size_t)json_integer_value(idx) : i;
+
+			if (at >= json_array_size(vecs) || !json_is_array(json_object_get(e, "embedding"))) {
+				err = LLM_ERR_BACKEND;
+				break;
+			}
+			json_array_set(vecs, at, json_object_get(e, "embedding"));
+		}
+		if (err == LLM_OK) {
+			out = json_pack("{s:o}", "embeddings", vecs);
+			tokens = json_integer_value(json_object_get(json_object_get(doc, "usage"), "prompt_tokens"));
+			if (tokens > 0)
+				json_object_set_new(out, "prompt_eval_count", json_integer(tokens));
+		} else {
+			json_decref(vecs);
+			m = xasprintf("%s sent embeddings that do not match the input", c->p->base_url);
+		}
+	}
+	c->json_cb(err, m ? m : msg, out, c->arg);
+	json_decref(out);
+	json_decref(doc);
+	free(m);
+	openai_call_free(c);
+}
+
+static struct prov_req *
+openai_embed(struct prov *p, const char *model, json_t *input, json_t *opts, prov_json_cb cb, void *arg)
+{
+	static const struct prov_http h = { NULL, openai_embed_end, 0 };
+	struct openai_call *c = openai_call_new(p, model, arg);
+	json_t *body = json_pack("{s:s, s:O, s:s}", "model", model, "input", input, "encoding_format", "float");
+	json_t *dims = json_object_get(opts, "dimensions");
+
+	if (json_is_integer(dims))
+		json_object_set(body, "dimensions", dims);
+	c->json_cb = cb;
+	return prov_http(p, "POST", "/v1/embeddings", body, &h, c);
+}
+
 /* --- chat ------------------------------------------------------------- */
 
 struct openai_chat {
@@ -473,4 +543,5 @@ const struct prov_ops prov_openai_ops = {
 	.copy = openai_copy,
 	.chat = openai_chat,
 	.ping = openai_ping,
+	.embed = openai_embed,
 };

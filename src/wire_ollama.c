@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jscan.h"
@@ -512,4 +513,575 @@ wire_ollama_error(const char *body, size_t len)
 		s = xstrdup(json_string_value(m));
 	json_decref(o);
 	return s;
+}
+
+/* ---- the listener's side: requests from Ollama clients ---- */
+
+/* Options an Ollama client may send, with the JSON type each takes. */
+enum wire_ollama_otype {
+	WIRE_OLLAMA_NUM,
+	WIRE_OLLAMA_INT,
+	WIRE_OLLAMA_BOOL,
+};
+static const struct {
+	const char *name; /* Ollama's */
+	const char *as; /* parley's */
+	enum wire_ollama_otype type;
+} wire_ollama_opts[] = {
+	{ "temperature", "temperature", WIRE_OLLAMA_NUM },
+	{ "top_p", "top_p", WIRE_OLLAMA_NUM },
+	{ "top_k", "top_k", WIRE_OLLAMA_INT },
+	{ "min_p", "min_p", WIRE_OLLAMA_NUM },
+	{ "seed", "seed", WIRE_OLLAMA_INT },
+	{ "num_ctx", "num_ctx", WIRE_OLLAMA_INT },
+	{ "num_predict", "max_tokens", WIRE_OLLAMA_INT },
+	{ "repeat_penalty", "repeat_penalty", WIRE_OLLAMA_NUM },
+	{ "presence_penalty", "presence_penalty", WIRE_OLLAMA_NUM },
+	{ "frequency_penalty", "frequency_penalty", WIRE_OLLAMA_NUM },
+	/* only an Ollama backend uses these */
+	{ "typical_p", "typical_p", WIRE_OLLAMA_NUM },
+	{ "repeat_last_n", "repeat_last_n", WIRE_OLLAMA_INT },
+	{ "num_keep", "num_keep", WIRE_OLLAMA_INT },
+	{ "num_batch", "num_batch", WIRE_OLLAMA_INT },
+	{ "num_gpu", "num_gpu", WIRE_OLLAMA_INT },
+	{ "main_gpu", "main_gpu", WIRE_OLLAMA_INT },
+	{ "num_thread", "num_thread", WIRE_OLLAMA_INT },
+	{ "use_mmap", "use_mmap", WIRE_OLLAMA_BOOL },
+};
+
+static int
+wire_ollama_parse_options(json_t *opts, json_t *out, char **cause)
+{
+	const char *k;
+	json_t *v;
+
+	if (opts == NULL || json_is_null(opts))
+		return 0;
+	if (!json_is_object(opts))
+		return util_fail(cause, "options: must be an object");
+	json_object_foreach(opts, k, v)
+	{
+		size_t i;
+
+		if (json_is_null(v))
+			continue;
+		if (strcmp(k, "stop") == 0) {
+			json_t *s;
+			size_t j;
+
+			if (json_is_string(v)) {
+				json_object_set_new(out, "stop", json_pack("[O]", v));
+				continue;
+			}
+			if (!json_is_array(v))
+				return util_fail(cause, "options.stop: must be an array of strings");
+			json_array_foreach(v, j, s)
+			{
+				if (!json_is_string(s))
+					return util_fail(cause, "options.stop[%zu]: must be a string", j);
+			}
+			if (json_array_size(v) > 0)
+				json_object_set_new(out, "stop", json_deep_copy(v));
+			continue;
+		}
+		for (i = 0; i < sizeof wire_ollama_opts / sizeof wire_ollama_opts[0]; i++)
+			if (strcmp(k, wire_ollama_opts[i].name) == 0)
+				break;
+		if (i == sizeof wire_ollama_opts / sizeof wire_ollama_opts[0])
+			continue; /* as Ollama: unknown options are ignored */
+		switch (wire_ollama_opts[i].type) {
+		case WIRE_OLLAMA_BOOL:
+			if (!json_is_boolean(v))
+				return util_fail(cause, "options.%s: must be true or false", k);
+			json_object_set(out, wire_ollama_opts[i].as, v);
+			break;
+		case WIRE_OLLAMA_INT:
+			/* Go reads JSON numbers as float64 and truncates */
+			if (!json_is_number(v) || json_number_value(v) < -9e18 || json_number_value(v) > 9e18)
+				return util_fail(cause, "options.%s: must be an integer", k);
+			/* num_predict -1 (no limit) and -2 (fill the context) are
+			 * Ollama's defaults: no max_tokens */
+			if (strcmp(k, "num_predict") == 0 && json_number_value(v) < 1)
+				break;
+			json_object_set_new(out, wire_ollama_opts[i].as, json_integer((json_int_t)json_number_value(v)));
+			break;
+		case WIRE_OLLAMA_NUM:
+			if (!json_is_number(v))
+				return util_fail(cause, "options.%s: must be a number", k);
+			json_object_set(out, wire_ollama_opts[i].as, v);
+			break;
+		}
+	}
+	return 0;
+}
+
+static bool
+wire_ollama_b64_ok(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n");
+
+	return n > 0 && s[n] == '\0';
+}
+
+static const char *
+wire_ollama_sniff(const char *b64)
+{
+	if (util_prefix(b64, "/9j/"))
+		return "image/jpeg";
+	if (util_prefix(b64, "R0lGOD"))
+		return "image/gif";
+	if (util_prefix(b64, "UklGR"))
+		return "image/webp";
+	return "image/png";
+}
+
+/* images: raw base64 strings (a data: URL's prefix is dropped). */
+static int
+wire_ollama_parse_images(json_t *v, struct llm_msg *m, const char *where, char **cause)
+{
+	json_t *im;
+	size_t i;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return util_fail(cause, "%s: must be an array of base64 strings", where);
+	m->images = xcalloc(json_array_size(v) ? json_array_size(v) : 1, sizeof *m->images);
+	json_array_foreach(v, i, im)
+	{
+		const char *s = json_string_value(im), *comma;
+
+		if (s != NULL && util_prefix(s, "data:") && (comma = strchr(s, ',')) != NULL)
+			s = comma + 1;
+		if (s == NULL || !wire_ollama_b64_ok(s))
+			return util_fail(cause, "%s[%zu]: must be base64 image data", where, i);
+		m->images[i].b64 = xstrdup(s);
+		m->images[i].mime = xstrdup(wire_ollama_sniff(s));
+		m->nimages = i + 1;
+	}
+	return 0;
+}
+
+/* Ollama's tool calls -> OpenAI's, as the store and every codec keep them. */
+static int
+wire_ollama_parse_calls(json_t *v, struct llm_msg *m, size_t mi, char **cause)
+{
+	json_t *c, *out;
+	size_t i;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return util_fail(cause, "messages[%zu].tool_calls: must be an array", mi);
+	if (json_array_size(v) == 0)
+		return 0;
+	out = json_array();
+	m->tool_calls = out;
+	json_array_foreach(v, i, c)
+	{
+		json_t *fn = json_object_get(c, "function"), *args = json_object_get(fn, "arguments");
+		const char *name = json_string_value(json_object_get(fn, "name"));
+		const char *id = json_string_value(json_object_get(c, "id"));
+		char gen[14], *text;
+
+		if (!json_is_object(c) || !json_is_object(fn))
+			return util_fail(cause, "messages[%zu].tool_calls[%zu].function: must be an object", mi, i);
+		if (name == NULL || *name == '\0')
+			return util_fail(cause, "messages[%zu].tool_calls[%zu].function.name: must be a non-empty string", mi, i);
+		if (args == NULL || json_is_null(args))
+			text = xstrdup("{}");
+		else if (json_is_string(args))
+			text = xstrdup(json_string_value(args));
+		else if (json_is_object(args))
+			text = json_dumps(args, JSON_COMPACT);
+		else
+			return util_fail(cause, "messages[%zu].tool_calls[%zu].function.arguments: must be an object", mi, i);
+		if (id == NULL || *id == '\0') {
+			wire_ollama_call_id(gen);
+			id = gen;
+		}
+		json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function", "function", "name", name, "arguments", text ? text : "{}"));
+		free(text);
+	}
+	return 0;
+}
+
+/* The latest call to name before message i: the one a tool result without
+ * an id answers. */
+static const char *
+wire_ollama_call_for(const struct llm_msg *msgs, size_t i, const char *name)
+{
+	while (i-- > 0) {
+		json_t *c;
+		size_t j = json_array_size(msgs[i].tool_calls);
+
+		while (j-- > 0) {
+			c = json_array_get(msgs[i].tool_calls, j);
+			if (name == NULL || util_streq(json_string_value(json_object_get(json_object_get(c, "function"), "name")), name))
+				return json_string_value(json_object_get(c, "id"));
+		}
+	}
+	return NULL;
+}
+
+static int
+wire_ollama_string(json_t *o, const char *key, char **dst, const char *where, char **cause)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return util_fail(cause, "%s%s: must be a string", where, key);
+	*dst = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static int
+wire_ollama_parse_message(json_t *jm, struct llm_msg *msgs, size_t mi, char **cause)
+{
+	static const char *const roles[] = { "system", "user", "assistant", "tool" };
+	struct llm_msg *m = &msgs[mi];
+	const char *role = json_string_value(json_object_get(jm, "role"));
+	char *where;
+	int rc;
+
+	if (!json_is_object(jm))
+		return util_fail(cause, "messages[%zu]: must be an object", mi);
+	if (role == NULL)
+		return util_fail(cause, "messages[%zu].role: must be a string", mi);
+	m->role = xstrdup(role);
+	for (char *p = m->role; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (strcmp(m->role, roles[i]) == 0)
+			goto role_ok;
+	return util_fail(cause, "messages[%zu].role: must be one of system, user, assistant, tool", mi);
+role_ok:
+	where = xasprintf("messages[%zu].", mi);
+	rc = wire_ollama_string(jm, "content", &m->content, where, cause);
+	if (rc == 0)
+		rc = wire_ollama_string(jm, "thinking", &m->thinking, where, cause);
+	if (rc == 0)
+		rc = wire_ollama_string(jm, "tool_name", &m->tool_name, where, cause);
+	if (rc == 0)
+		rc = wire_ollama_string(jm, "tool_call_id", &m->tool_call_id, where, cause);
+	free(where);
+	if (rc != 0)
+		return -1;
+	if (m->content == NULL)
+		m->content = xstrdup("");
+	where = xasprintf("messages[%zu].images", mi);
+	rc = wire_ollama_parse_images(json_object_get(jm, "images"), m, where, cause);
+	free(where);
+	if (rc != 0 || wire_ollama_parse_calls(json_object_get(jm, "tool_calls"), m, mi, cause) != 0)
+		return -1;
+	if (strcmp(m->role, "tool") == 0 && m->tool_call_id == NULL) {
+		const char *id = wire_ollama_call_for(msgs, mi, m->tool_name);
+
+		if (id != NULL)
+			m->tool_call_id = xstrdup(id);
+	}
+	if (strcmp(m->role, "tool") == 0 && m->tool_name == NULL && m->tool_call_id != NULL)
+		for (size_t i = mi; m->tool_name == NULL && i-- > 0;) {
+			json_t *c;
+			size_t j;
+
+			json_array_foreach(msgs[i].tool_calls, j, c)
+			{
+				if (util_streq(json_string_value(json_object_get(c, "id")), m->tool_call_id)) {
+					m->tool_name = xstrdup(json_string_value(json_object_get(json_object_get(c, "function"), "name")));
+					break;
+				}
+			}
+		}
+	return 0;
+}
+
+static int
+wire_ollama_parse_think(json_t *v, struct llm_req *out, char **cause)
+{
+	static const char *const levels[] = { "low", "medium", "high", "max" };
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_boolean(v)) {
+		out->think = xstrdup(json_is_true(v) ? "true" : "false");
+		return 0;
+	}
+	for (size_t i = 0; json_is_string(v) && i < sizeof levels / sizeof levels[0]; i++) {
+		if (strcmp(json_string_value(v), levels[i]) == 0) {
+			out->think = xstrdup(levels[i]);
+			return 0;
+		}
+	}
+	return util_fail(cause, "think: must be true, false, \"low\", \"medium\", \"high\" or \"max\"");
+}
+
+static int
+wire_ollama_parse_tools(json_t *v, struct llm_req *out, char **cause)
+{
+	json_t *t;
+	size_t i;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return util_fail(cause, "tools: must be an array");
+	json_array_foreach(v, i, t)
+	{
+		const char *name = json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+
+		if (!json_is_object(t))
+			return util_fail(cause, "tools[%zu]: must be an object", i);
+		if (name == NULL || *name == '\0')
+			return util_fail(cause, "tools[%zu].function.name: must be a non-empty string", i);
+	}
+	if (json_array_size(v) > 0)
+		out->tools = json_deep_copy(v);
+	return 0;
+}
+
+/* The fields /api/chat and /api/generate share. */
+static int
+wire_ollama_parse_common(json_t *body, struct llm_req *out, char **cause)
+{
+	json_t *v = json_object_get(body, "model"), *opts = json_object();
+
+	out->options = opts;
+	if (v != NULL && !json_is_null(v) && !json_is_string(v))
+		return util_fail(cause, "model: must be a string");
+	if (json_string_length(v) == 0)
+		return util_fail(cause, "model is required");
+	out->model = xstrdup(json_string_value(v));
+	v = json_object_get(body, "stream");
+	if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
+		return util_fail(cause, "stream: must be true or false");
+	out->stream = !json_is_false(v);
+	if (wire_ollama_parse_options(json_object_get(body, "options"), opts, cause) != 0)
+		return -1;
+	v = json_object_get(body, "keep_alive");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) && !json_is_number(v))
+			return util_fail(cause, "keep_alive: must be a duration (\"5m\") or a number of seconds");
+		json_object_set(opts, "keep_alive", v);
+	}
+	if (wire_ollama_parse_think(json_object_get(body, "think"), out, cause) != 0)
+		return -1;
+	v = json_object_get(body, "format");
+	if (json_is_object(v))
+		out->format = json_deep_copy(v);
+	else if (json_is_string(v) && strcmp(json_string_value(v), "json") == 0)
+		out->format = json_string("json");
+	else if (v != NULL && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0))
+		return util_fail(cause, "format: must be \"json\" or a JSON schema object");
+	return 0;
+}
+
+int
+wire_ollama_parse_request(json_t *body, bool generate, struct llm_req *out, char **cause)
+{
+	struct llm_msg *m = NULL;
+	json_t *msgs;
+	size_t n = 0;
+
+	memset(out, 0, sizeof *out);
+	if (!json_is_object(body)) {
+		util_fail(cause, "request body must be a JSON object");
+		return -1;
+	}
+	if (wire_ollama_parse_common(body, out, cause) != 0)
+		goto fail;
+	if (generate) {
+		json_t *prompt = json_object_get(body, "prompt"), *images = json_object_get(body, "images");
+		char *system = NULL;
+
+		if (wire_ollama_string(body, "system", &system, "", cause) != 0)
+			goto fail;
+		if (prompt != NULL && !json_is_null(prompt) && !json_is_string(prompt)) {
+			free(system);
+			util_fail(cause, "prompt: must be a string");
+			goto fail;
+		}
+		m = xcalloc(2, sizeof *m);
+		out->msgs = m;
+		if (system != NULL && *system != '\0') {
+			m[n].role = xstrdup("system");
+			m[n++].content = system;
+		} else
+			free(system);
+		out->nmsgs = n;
+		if (json_string_length(prompt) > 0 || json_array_size(images) > 0) {
+			m[n].role = xstrdup("user");
+			m[n].content = xstrdup(json_is_string(prompt) ? json_string_value(prompt) : "");
+			out->nmsgs = ++n;
+			if (wire_ollama_parse_images(images, &m[n - 1], "images", cause) != 0)
+				goto fail;
+		}
+		return 0;
+	}
+	msgs = json_object_get(body, "messages");
+	if (msgs != NULL && !json_is_null(msgs) && !json_is_array(msgs)) {
+		util_fail(cause, "messages: must be an array");
+		goto fail;
+	}
+	m = xcalloc(json_array_size(msgs) ? json_array_size(msgs) : 1, sizeof *m);
+	out->msgs = m;
+	for (size_t i = 0; i < json_array_size(msgs); i++) {
+		out->nmsgs = i + 1;
+		if (wire_ollama_parse_message(json_array_get(msgs, i), m, i, cause) != 0)
+			goto fail;
+	}
+	if (wire_ollama_parse_tools(json_object_get(body, "tools"), out, cause) != 0)
+		goto fail;
+	return 0;
+fail:
+	wire_ollama_request_free(out);
+	return -1;
+}
+
+void
+wire_ollama_request_free(struct llm_req *req)
+{
+	if (req == NULL)
+		return;
+	free((char *)req->model);
+	llm_msgs_free((struct llm_msg *)req->msgs, req->nmsgs);
+	json_decref(req->options);
+	free((char *)req->think);
+	json_decref(req->tools);
+	json_decref(req->tool_choice);
+	json_decref(req->format);
+	json_decref(req->schema_spec);
+	memset(req, 0, sizeof *req);
+}
+
+/* ---- the listener's side: answers ---- */
+
+void
+wire_ollama_time(int64_t ns, char *out, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	struct tm tm;
+	char date[32], digits[16];
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* Go's RFC3339Nano: trailing zeros of the fraction dropped */
+	snprintf(digits, sizeof digits, "%09ld", frac);
+	for (n = strlen(digits); n > 0 && digits[n - 1] == '0'; n--)
+		;
+	digits[n] = '\0';
+	snprintf(out, size, "%s%s%s%s", date, n > 0 ? "." : "", digits, "Z");
+}
+
+static json_t *
+wire_ollama_call_json(const struct llm_tool_call *tc)
+{
+	json_t *args = tc->args != NULL ? json_loads(tc->args, 0, NULL) : NULL;
+
+	if (!json_is_object(args)) {
+		json_decref(args);
+		args = json_object();
+	}
+	return json_pack("{s:s, s:{s:i, s:s, s:o}}", "id", tc->id ? tc->id : "", "function", "index", tc->index, "name",
+	    tc->name ? tc->name : "", "arguments", args);
+}
+
+static const char *
+wire_ollama_reason(const char *finish)
+{
+	static const char *const kept[] = { "length", "load", "unload" };
+
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		if (util_streq(finish, kept[i]))
+			return kept[i];
+	return "stop";
+}
+
+static void
+wire_ollama_stat(json_t *o, const char *key, int64_t v)
+{
+	if (v > 0)
+		json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+json_t *
+wire_ollama_chunk_json(const char *model, const char *created_at, bool generate, const struct llm_ev *ev)
+{
+	json_t *o = json_pack("{s:s, s:s}", "model", model ? model : "", "created_at", created_at ? created_at : "");
+	json_t *text = NULL, *msg;
+
+	if (ev->type == LLM_EV_TOKEN || ev->type == LLM_EV_THINKING) {
+		if (!util_utf8_valid(ev->text, ev->len) || (text = json_stringn(ev->text, ev->len)) == NULL) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	if (ev->type == LLM_EV_ERROR || (generate && ev->type == LLM_EV_TOOL_CALL)) {
+		json_decref(text);
+		json_decref(o);
+		return NULL;
+	}
+	if (generate) {
+		json_object_set_new(o, "response", ev->type == LLM_EV_TOKEN ? text : json_string(""));
+		if (ev->type == LLM_EV_THINKING)
+			json_object_set_new(o, "thinking", text);
+	} else {
+		msg = json_pack("{s:s}", "role", "assistant");
+		json_object_set_new(msg, "content", ev->type == LLM_EV_TOKEN ? text : json_string(""));
+		if (ev->type == LLM_EV_THINKING)
+			json_object_set_new(msg, "thinking", text);
+		if (ev->type == LLM_EV_TOOL_CALL)
+			json_object_set_new(msg, "tool_calls", json_pack("[o]", wire_ollama_call_json(ev->call)));
+		json_object_set_new(o, "message", msg);
+	}
+	json_object_set_new(o, "done", json_boolean(ev->type == LLM_EV_DONE));
+	if (ev->type == LLM_EV_DONE) {
+		const struct llm_stats *st = ev->stats;
+
+		json_object_set_new(o, "done_reason", json_string(wire_ollama_reason(st ? st->finish : NULL)));
+		if (st != NULL) {
+			wire_ollama_stat(o, "total_duration", st->total_ns);
+			wire_ollama_stat(o, "load_duration", st->load_ns);
+			wire_ollama_stat(o, "prompt_eval_count", st->prompt_tokens);
+			wire_ollama_stat(o, "prompt_eval_duration", st->prompt_ns);
+			wire_ollama_stat(o, "eval_count", st->reply_tokens);
+			wire_ollama_stat(o, "eval_duration", st->eval_ns);
+		}
+	}
+	return o;
+}
+
+json_t *
+wire_ollama_answer_json(const char *model, const char *created_at, bool generate, const char *content,
+    const char *thinking, json_t *calls, const struct llm_stats *st)
+{
+	struct llm_ev ev = { .type = LLM_EV_DONE, .stats = st };
+	json_t *o = wire_ollama_chunk_json(model, created_at, generate, &ev);
+	json_t *dst = generate ? o : json_object_get(o, "message");
+	json_t *c, *out;
+	size_t i;
+
+	json_object_set_new(dst, generate ? "response" : "content", json_string(content ? content : ""));
+	if (thinking != NULL && *thinking != '\0')
+		json_object_set_new(dst, "thinking", json_string(thinking));
+	if (generate || json_array_size(calls) == 0)
+		return o;
+	out = json_array();
+	json_array_foreach(calls, i, c)
+	{
+		json_t *fn = json_object_get(c, "function");
+		struct llm_tool_call tc = { 0 };
+
+		tc.index = (int)i;
+		tc.id = (char *)json_string_value(json_object_get(c, "id"));
+		tc.name = (char *)json_string_value(json_object_get(fn, "name"));
+		tc.args = (char *)json_string_value(json_object_get(fn, "arguments"));
+		json_array_append_new(out, wire_ollama_call_json(&tc));
+	}
+	json_object_set_new(dst, "tool_calls", out);
+	return o;
 }

@@ -103,6 +103,10 @@ bool fake_model_can(const struct fake_model *m, const char *capability);
 /* A made-up sha256 in hex (64 chars), the same for the same seed. */
 char *fake_digest(const char *seed);
 
+/* A made-up embedding of text: dims numbers (4 when dims is 0), the first
+ * the text's length in bytes, the rest from fake_digest(text). */
+json_t *fake_embedding(const char *text, int64_t dims);
+
 /* Compact JSON; Go style (<>& and U+2028/9 escaped) for the Ollama flavor. */
 char *fake_json_dump(const json_t *j);
 /* A JSON string literal, quotes included, escaped as fake_json_dump does. */

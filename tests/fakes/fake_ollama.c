@@ -950,6 +950,65 @@ h_generate(struct fake_req *req)
 	return chat(req, true);
 }
 
+/* Embeddings: /api/embed (input: a string or strings) and the older
+ * /api/embeddings (prompt: one string). */
+static enum MHD_Result
+embed(struct fake_req *req, bool legacy)
+{
+	enum MHD_Result ret;
+	const char *model;
+	json_t *input, *v, *out, *vecs = json_array();
+	int64_t dims = fake_int(req->json, "dimensions", 0), tokens = 0;
+	size_t i;
+
+	if (!need_body(req, &ret)) {
+		json_decref(vecs);
+		return ret;
+	}
+	if ((model = req_model(req)) == NULL) {
+		json_decref(vecs);
+		return error_json(req, 400, "model is required");
+	}
+	fake_lock();
+	if (fake_model_find(model) == NULL && !fake_bool(fake_scenario(), "accept_any_model", false)) {
+		fake_unlock();
+		json_decref(vecs);
+		return error_jsonf(req, 404, "model '%s' not found", model);
+	}
+	fake_unlock();
+	input = json_object_get(req->json, legacy ? "prompt" : "input");
+	if (json_is_string(input)) {
+		json_array_append_new(vecs, fake_embedding(json_string_value(input), dims));
+		tokens += (int64_t)json_string_length(input) / 4 + 1;
+	} else {
+		json_array_foreach(input, i, v)
+		{
+			json_array_append_new(vecs, fake_embedding(json_is_string(v) ? json_string_value(v) : "", dims));
+			tokens += (int64_t)json_string_length(v) / 4 + 1;
+		}
+	}
+	if (legacy) {
+		out = json_pack("{s:O}", "embedding", json_array_size(vecs) > 0 ? json_array_get(vecs, 0) : vecs);
+		json_decref(vecs);
+		return fake_respond_json(req, 200, CT_JSON, out);
+	}
+	out = json_pack("{s:s, s:o, s:I, s:I, s:I}", "model", model, "embeddings", vecs, "total_duration",
+	    (json_int_t)14000000, "load_duration", (json_int_t)1000000, "prompt_eval_count", (json_int_t)tokens);
+	return fake_respond_json(req, 200, CT_JSON, out);
+}
+
+static enum MHD_Result
+h_embed(struct fake_req *req)
+{
+	return embed(req, false);
+}
+
+static enum MHD_Result
+h_embeddings(struct fake_req *req)
+{
+	return embed(req, true);
+}
+
 static const struct route routes[] = {
 	{ "GET HEAD", "/", false, h_root },
 	{ "GET HEAD", "/api/version", false, h_version },
@@ -961,6 +1020,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/copy", false, h_copy },
 	{ "POST", "/api/chat", false, h_chat },
 	{ "POST", "/api/generate", false, h_generate },
+	{ "POST", "/api/embed", false, h_embed },
+	{ "POST", "/api/embeddings", false, h_embeddings },
 	{ "POST", "/v1/chat/completions", false, fake_openai_chat },
 	{ "GET", "/v1/models", false, fake_openai_models },
 	{ "GET", "/v1/models/", true, fake_openai_models },

@@ -984,10 +984,43 @@ h_models(struct fake_req *req)
 	return fake_openai_models(req);
 }
 
+/* POST /v1/embeddings: data[] of {object, index, embedding}, usage. */
+static enum MHD_Result
+h_embeddings(struct fake_req *req)
+{
+	enum MHD_Result ret;
+	const char *model = fake_str(req->json, "model", NULL);
+	json_t *input = json_object_get(req->json, "input"), *v, *data = json_array();
+	int64_t dims = fake_int(req->json, "dimensions", 0), tokens = 0;
+	size_t i;
+
+	if (!json_is_object(req->json) || model == NULL || input == NULL) {
+		json_decref(data);
+		return error_full(req, 400, "'model' and 'input' are required", NULL, NULL, NULL);
+	}
+	if (!model_ok(req, model, &ret)) {
+		json_decref(data);
+		return ret;
+	}
+	if (json_is_string(input)) {
+		json_array_append_new(data, json_pack("{s:s, s:i, s:o}", "object", "embedding", "index", 0, "embedding", fake_embedding(json_string_value(input), dims)));
+		tokens = (int64_t)json_string_length(input) / 4 + 1;
+	} else {
+		/* the entries out of order, as a server may send them */
+		json_array_foreach(input, i, v)
+		{
+			json_array_insert_new(data, 0, json_pack("{s:s, s:i, s:o}", "object", "embedding", "index", (int)i, "embedding", fake_embedding(json_is_string(v) ? json_string_value(v) : "", dims)));
+			tokens += (int64_t)json_string_length(v) / 4 + 1;
+		}
+	}
+	return fake_respond_json(req, 200, ct_json(), json_pack("{s:s, s:o, s:s, s:{s:I, s:I}}", "object", "list", "data", data, "model", model, "usage", "prompt_tokens", (json_int_t)tokens, "total_tokens", (json_int_t)tokens));
+}
+
 static const struct route routes_openai[] = {
 	{ "GET", "/v1/models", false, false, fake_openai_models },
 	{ "GET", "/v1/models/", true, false, fake_openai_models },
 	{ "POST", "/v1/chat/completions", false, false, fake_openai_chat },
+	{ "POST", "/v1/embeddings", false, false, h_embeddings },
 	{ NULL, NULL, false, false, NULL },
 };
 
@@ -995,6 +1028,7 @@ static const struct route routes_lmstudio[] = {
 	{ "GET", "/v1/models", false, false, fake_openai_models },
 	{ "GET", "/v1/models/", true, false, fake_openai_models },
 	{ "POST", "/v1/chat/completions", false, false, fake_openai_chat },
+	{ "POST", "/v1/embeddings", false, false, h_embeddings },
 	{ "GET", "/api/v0/models", false, false, fake_openai_models },
 	{ "GET", "/api/v0/models/", true, false, fake_openai_models },
 	{ "POST", "/api/v0/chat/completions", false, false, fake_openai_chat },
@@ -1008,6 +1042,7 @@ static const struct route routes_llama[] = {
 	{ "GET", "/v1/models", false, true, h_models },
 	{ "GET", "/models", false, true, h_models },
 	{ "POST", "/v1/chat/completions", false, false, fake_openai_chat },
+	{ "POST", "/v1/embeddings", false, false, h_embeddings },
 	{ "POST", "/chat/completions", false, false, fake_openai_chat },
 	{ NULL, NULL, false, false, NULL },
 };

@@ -45,7 +45,7 @@ req GET "$S_URL/health"
 expect_eq "health" '200 {"status":"healthy","model_loaded":true,"provider":"ollama"}' \
 	"$CODE $(jq -c '{status,model_loaded,provider:.backend.provider}' <<<"$BODY")"
 req GET "$S_URL/openapi.json"
-expect_eq "openapi lists every route" '["/","/chat","/chat/clear","/chat/stream","/health","/openapi.json","/sessions","/v1/chat/completions","/v1/models","/v1/models/{model}","/v1/sessions","/v1/sessions/{id}"]' \
+expect_eq "openapi lists every route" '["/","/api/chat","/api/embed","/api/embeddings","/api/generate","/api/ps","/api/pull","/api/show","/api/tags","/api/version","/chat","/chat/clear","/chat/stream","/health","/openapi.json","/sessions","/v1/chat/completions","/v1/models","/v1/models/{model}","/v1/sessions","/v1/sessions/{id}"]' \
 	"$(jq -c '.paths|keys' <<<"$BODY")"
 expect_eq "openapi: sessions/{id} has get, patch, delete" '["delete","get","patch"]' "$(jq -c '.paths["/v1/sessions/{id}"]|keys' <<<"$BODY")"
 

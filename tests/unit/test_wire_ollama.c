@@ -11,6 +11,14 @@
  * call id the server did not send is printed as <generated> once it is
  * checked to look like call_ + 8 of [a-z0-9]. The request encoder is
  * checked against exact JSON.
+ *
+ * tests/data/ollama_request/<case>/ holds what Ollama clients send the
+ * listener: body.json and either expected.json (the parsed request as
+ * JSON: model, stream, think, options, format, tools, messages with their
+ * images, tool calls and tool names; an id parley made up shows as
+ * <generatedN>, numbered by first use) or cause (the exact error). Cases
+ * named generate_* are /api/generate bodies. The listener's answer
+ * encoders are checked against exact JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +32,7 @@
 
 #define CHAT_DIR "tests/data/ollama_chat"
 #define PULL_DIR "tests/data/ollama_pull"
+#define REQUEST_DIR "tests/data/ollama_request"
 
 struct run {
 	struct tcase_evdump d;
@@ -333,6 +342,237 @@ test_generated_ids_differ(void **state)
 	free(got);
 }
 
+/* ---- the listener's request decoder ---- */
+
+/* An id parley made up (absent from the body) as <generatedN>. */
+static json_t *
+id_json(const char *id, const char *body, json_t *seen)
+{
+	json_t *n;
+	char *name;
+
+	if (id == NULL)
+		return NULL;
+	if (strstr(body, id) != NULL)
+		return json_string(id);
+	assert_true(tcase_generated_id_ok(id));
+	if ((n = json_object_get(seen, id)) == NULL) {
+		n = json_integer((json_int_t)json_object_size(seen) + 1);
+		json_object_set_new(seen, id, n);
+	}
+	name = xasprintf("<generated%lld>", (long long)json_integer_value(n));
+	n = json_string(name);
+	free(name);
+	return n;
+}
+
+static json_t *
+request_json(const struct llm_req *req, const char *body)
+{
+	json_t *o = json_pack("{s:s, s:b}", "model", req->model, "stream", req->stream);
+	json_t *msgs = json_array(), *seen = json_object();
+
+	if (req->think != NULL)
+		json_object_set_new(o, "think", json_string(req->think));
+	if (json_object_size(req->options) > 0)
+		json_object_set(o, "options", req->options);
+	if (req->format != NULL)
+		json_object_set(o, "format", req->format);
+	if (req->tools != NULL)
+		json_object_set(o, "tools", req->tools);
+	assert_null(req->tool_choice);
+	for (size_t i = 0; i < req->nmsgs; i++) {
+		const struct llm_msg *m = &req->msgs[i];
+		json_t *jm = json_pack("{s:s, s:s}", "role", m->role, "content", m->content);
+
+		if (m->thinking != NULL)
+			json_object_set_new(jm, "thinking", json_string(m->thinking));
+		if (m->nimages > 0) {
+			json_t *im = json_array();
+
+			for (size_t k = 0; k < m->nimages; k++)
+				json_array_append_new(im, json_pack("{s:s, s:s}", "mime", m->images[k].mime, "b64", m->images[k].b64));
+			json_object_set_new(jm, "images", im);
+		}
+		if (m->tool_calls != NULL) {
+			json_t *calls = json_deep_copy(m->tool_calls), *c;
+			size_t k;
+
+			json_array_foreach(calls, k, c)
+			{
+				json_object_set_new(c, "id", id_json(json_string_value(json_object_get(c, "id")), body, seen));
+			}
+			json_object_set_new(jm, "tool_calls", calls);
+		}
+		if (m->tool_name != NULL)
+			json_object_set_new(jm, "tool_name", json_string(m->tool_name));
+		if (m->tool_call_id != NULL)
+			json_object_set_new(jm, "tool_call_id", id_json(m->tool_call_id, body, seen));
+		json_array_append_new(msgs, jm);
+	}
+	json_object_set_new(o, "messages", msgs);
+	json_decref(seen);
+	return o;
+}
+
+static void
+test_request_case(void **state)
+{
+	const char *name = *state;
+	char *path, *cause = NULL, *want_cause, *text;
+	json_t *body, *want;
+	struct llm_req req;
+	json_error_t err;
+	int rc;
+
+	path = xasprintf("%s/%s/body.json", REQUEST_DIR, name);
+	text = util_read_file(path, NULL, 0, NULL);
+	assert_non_null(text);
+	body = json_loads(text, JSON_DECODE_ANY, &err);
+	if (body == NULL)
+		print_error("%s: %s\n", path, err.text);
+	assert_non_null(body);
+	free(path);
+	rc = wire_ollama_parse_request(body, strncmp(name, "generate_", 9) == 0, &req, &cause);
+	path = xasprintf("%s/%s/cause", REQUEST_DIR, name);
+	want_cause = util_read_file(path, NULL, 0, NULL);
+	free(path);
+	if (want_cause != NULL) {
+		want_cause[strcspn(want_cause, "\n")] = '\0';
+		if (rc == 0)
+			print_error("case %s: parsed, expected failure \"%s\"\n", name, want_cause);
+		assert_int_equal(rc, -1);
+		assert_non_null(cause);
+		assert_string_equal(cause, want_cause);
+		assert_null(req.msgs);
+		wire_ollama_request_free(&req);
+		free(want_cause);
+	} else {
+		json_t *got;
+		char *w;
+
+		if (rc != 0)
+			print_error("case %s: %s\n", name, cause);
+		assert_int_equal(rc, 0);
+		path = xasprintf("%s/%s/expected.json", REQUEST_DIR, name);
+		want = json_load_file(path, 0, &err);
+		if (want == NULL)
+			print_error("%s: %s\n", path, err.text);
+		assert_non_null(want);
+		free(path);
+		got = request_json(&req, text);
+		w = json_dumps(want, JSON_COMPACT);
+		tcase_assert_json(got, w);
+		free(w);
+		json_decref(got);
+		json_decref(want);
+		wire_ollama_request_free(&req);
+	}
+	free(cause);
+	free(text);
+	json_decref(body);
+}
+
+/* ---- the listener's answer encoders ---- */
+
+static void
+test_chunk_json(void **state)
+{
+	struct llm_tool_call tc = { .index = 2, .id = (char *)"call_k3x9a0qe", .name = (char *)"get_weather", .args = (char *)"{\"city\":\"Tokyo\"}" };
+	struct llm_stats st;
+	struct llm_ev ev = { .type = LLM_EV_TOKEN, .text = "Hel", .len = 3 };
+	json_t *o;
+
+	(void)state;
+	o = wire_ollama_chunk_json("m", "T", false, &ev);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"done\":false}");
+	json_decref(o);
+	o = wire_ollama_chunk_json("m", "T", true, &ev);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"response\":\"Hel\",\"done\":false}");
+	json_decref(o);
+	ev.type = LLM_EV_THINKING;
+	o = wire_ollama_chunk_json("m", "T", false, &ev);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"Hel\"},\"done\":false}");
+	json_decref(o);
+	o = wire_ollama_chunk_json("m", "T", true, &ev);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"response\":\"\",\"thinking\":\"Hel\",\"done\":false}");
+	json_decref(o);
+	/* bytes that are not UTF-8 make no line */
+	ev.text = "\xff";
+	ev.len = 1;
+	assert_null(wire_ollama_chunk_json("m", "T", false, &ev));
+	ev.type = LLM_EV_TOOL_CALL;
+	ev.call = &tc;
+	o = wire_ollama_chunk_json("m", "T", false, &ev);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"message\":{\"role\":\"assistant\",\"content\":\"\","
+	                     "\"tool_calls\":[{\"id\":\"call_k3x9a0qe\",\"function\":{\"index\":2,\"name\":\"get_weather\","
+	                     "\"arguments\":{\"city\":\"Tokyo\"}}}]},\"done\":false}");
+	json_decref(o);
+	assert_null(wire_ollama_chunk_json("m", "T", true, &ev));
+	llm_stats_init(&st);
+	st.prompt_tokens = 14;
+	st.reply_tokens = 22;
+	st.total_ns = 812000000;
+	st.prompt_ns = 50000000;
+	st.eval_ns = 700000000;
+	snprintf(st.finish, sizeof st.finish, "tool_calls");
+	ev.type = LLM_EV_DONE;
+	ev.stats = &st;
+	o = wire_ollama_chunk_json("qwen3:8b", "T", false, &ev);
+	/* load_duration unknown: left out; tool_calls is no Ollama reason */
+	tcase_assert_json(o, "{\"model\":\"qwen3:8b\",\"created_at\":\"T\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+	                     "\"done\":true,\"done_reason\":\"stop\",\"total_duration\":812000000,\"prompt_eval_count\":14,"
+	                     "\"prompt_eval_duration\":50000000,\"eval_count\":22,\"eval_duration\":700000000}");
+	json_decref(o);
+	llm_stats_init(&st);
+	snprintf(st.finish, sizeof st.finish, "length");
+	o = wire_ollama_chunk_json("m", "T", true, &ev);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"response\":\"\",\"done\":true,\"done_reason\":\"length\"}");
+	json_decref(o);
+	ev.type = LLM_EV_ERROR;
+	assert_null(wire_ollama_chunk_json("m", "T", false, &ev));
+}
+
+static void
+test_answer_json(void **state)
+{
+	json_t *calls = tcase_jparse("[{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"x\\\":1}\"}},"
+	                             "{\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"g\",\"arguments\":\"not json\"}}]");
+	struct llm_stats st;
+	json_t *o;
+
+	(void)state;
+	llm_stats_init(&st);
+	st.prompt_tokens = 3;
+	st.reply_tokens = 2;
+	snprintf(st.finish, sizeof st.finish, "stop");
+	o = wire_ollama_answer_json("m", "T", false, "Hi", "hmm", calls, &st);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"thinking\":\"hmm\","
+	                     "\"tool_calls\":[{\"id\":\"call_a\",\"function\":{\"index\":0,\"name\":\"f\",\"arguments\":{\"x\":1}}},"
+	                     "{\"id\":\"call_b\",\"function\":{\"index\":1,\"name\":\"g\",\"arguments\":{}}}]},"
+	                     "\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":3,\"eval_count\":2}");
+	json_decref(o);
+	o = wire_ollama_answer_json("m", "T", true, "Hi", NULL, calls, &st);
+	tcase_assert_json(o, "{\"model\":\"m\",\"created_at\":\"T\",\"response\":\"Hi\",\"done\":true,\"done_reason\":\"stop\","
+	                     "\"prompt_eval_count\":3,\"eval_count\":2}");
+	json_decref(o);
+	json_decref(calls);
+}
+
+static void
+test_time(void **state)
+{
+	char out[48];
+
+	(void)state;
+	wire_ollama_time(1754042400123456789LL, out, sizeof out);
+	assert_string_equal(out, "2025-08-01T10:00:00.123456789Z");
+	wire_ollama_time(1754042400120000000LL, out, sizeof out);
+	assert_string_equal(out, "2025-08-01T10:00:00.12Z");
+	wire_ollama_time(1754042400000000000LL, out, sizeof out);
+	assert_string_equal(out, "2025-08-01T10:00:00Z");
+}
+
 int
 main(void)
 {
@@ -345,11 +585,15 @@ main(void)
 		cmocka_unit_test(test_chat_body),
 		cmocka_unit_test(test_error_body),
 		cmocka_unit_test(test_generated_ids_differ),
+		cmocka_unit_test(test_chunk_json),
+		cmocka_unit_test(test_answer_json),
+		cmocka_unit_test(test_time),
 	};
 	struct tcase_tests ts;
 
 	tcase_tests_init(&ts, fixed, sizeof fixed / sizeof fixed[0]);
 	tcase_add_cases(&ts, CHAT_DIR, test_chat_case);
 	tcase_add_cases(&ts, PULL_DIR, test_pull_case);
+	tcase_add_cases(&ts, REQUEST_DIR, test_request_case);
 	return tcase_run_tests("wire_ollama", &ts);
 }
