@@ -41,6 +41,9 @@ void prov_multi_info(const struct prov *p, size_t i, struct prov_backend_info *o
 /* The backend named, or NULL. */
 struct prov *prov_multi_child(const struct prov *p, const char *name);
 const char *prov_backend_state_name(enum prov_backend_state s);
+/* cb(arg) runs whenever a backend goes up or down (NULL: no longer). One
+ * watcher: the face showing the backends' states. */
+void prov_multi_watch(struct prov *p, void (*cb)(void *arg), void *arg);
 /* Whether models can be pulled: Ollama, or a router with an Ollama
  * backend. */
 bool prov_can_pull(const struct prov *p);

@@ -64,6 +64,8 @@ struct multi {
 	/* requests under way, freed with the router if it goes first */
 	struct mgather *gathers;
 	struct mroute *routes;
+	void (*watch)(void *arg); /* told when a backend goes up or down */
+	void *watch_arg;
 };
 
 /* ---- backends' state ---- */
@@ -74,19 +76,32 @@ multi_now(void)
 	return util_now_ms();
 }
 
+/* Tell the face that watches, when a backend's state changes. */
+static void
+multi_changed(struct mb *b, enum prov_backend_state was)
+{
+	if (b->state != was && b->m->watch != NULL)
+		b->m->watch(b->m->watch_arg);
+}
+
 static void
 multi_up(struct mb *b)
 {
+	enum prov_backend_state was = b->state;
+
 	b->state = PROV_BACKEND_UP;
 	free(b->error);
 	b->error = NULL;
 	b->backoff_ms = 0;
 	b->seen_at = multi_now();
+	multi_changed(b, was);
 }
 
 static void
 multi_down(struct mb *b, const char *why)
 {
+	enum prov_backend_state was = b->state;
+
 	if (b->state != PROV_BACKEND_DOWN) {
 		b->backoff_ms = MULTI_BACKOFF_MIN_MS;
 		/* it may have lost its models: ask again when it is back */
@@ -97,6 +112,7 @@ multi_down(struct mb *b, const char *why)
 	free(b->error);
 	b->error = xstrdup(why != NULL ? why : "no answer");
 	b->retry_at = multi_now() + b->backoff_ms;
+	multi_changed(b, was);
 }
 
 /* What a failure says of the backend: unreachable ones go down. */
@@ -1168,4 +1184,13 @@ prov_backend_state_name(enum prov_backend_state s)
 	default:
 		return "unknown";
 	}
+}
+
+void
+prov_multi_watch(struct prov *p, void (*cb)(void *arg), void *arg)
+{
+	struct multi *m = p->priv;
+
+	m->watch = cb;
+	m->watch_arg = arg;
 }

@@ -47,6 +47,7 @@
 #include "httpd.h"
 #include "progress.h"
 #include "pipe.h"
+#include "prov_multi.h"
 #include "reltime.h"
 #include "slash.h"
 #include "tools.h"
@@ -1354,7 +1355,7 @@ repl_models(void *arg)
 	}
 	r->models_known = true;
 	if (l->n == 0)
-		repl_print(r, strcmp(r->a->prov->kind, "ollama") == 0 ? "no models; /pull one (e.g. /pull llama3.2)" : "no models; load one in the backend");
+		repl_print(r, prov_can_pull(r->a->prov) ? "no models; /pull one (e.g. /pull llama3.2)" : "no models; load one in the backend");
 	else
 		printf("  %-*s  %-8s  %-8s  %9s  %s\n", (int)wn, "NAME", "PARAMS", "QUANT", "SIZE", "");
 	for (size_t i = 0; i < l->n; i++) {

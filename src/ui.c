@@ -37,6 +37,7 @@
 #include "chat.h"
 #include "httpd.h"
 #include "pipe.h"
+#include "prov_multi.h"
 #include "slash.h"
 #include "ui_chat.h"
 #include "ui_curses.h"
@@ -110,6 +111,7 @@ struct ui {
 	char *sess_id; /* the session shown, to notice changes */
 
 	struct prov_req *pick;
+	struct prov_req *backends; /* a router: asking every backend at start */
 	struct llm_image *imgs; /* /attach'ed, for the next message */
 	size_t nimgs;
 	char *doc; /* /attach'ed text files */
@@ -424,8 +426,21 @@ ui_paint_bar(struct ui *ui, int w)
 	int sw = ui_text_width(state, strlen(state));
 
 	ui_draw_fill(0, 0, w, UI_ROLE_BAR);
-	buf_printf(&b, " parley │ %s %s │ %s │ %s", ui->app->prov ? ui->app->prov->kind : "backend",
-	    ui->app->prov ? ui->app->prov->base_url : "…", model && model[0] ? model : "(no model)",
+	buf_puts(&b, " parley │ ");
+	if (ui->app->prov != NULL && prov_is_multi(ui->app->prov)) {
+		/* each backend with its state: ● up, ○ down, ◌ not asked yet */
+		for (size_t i = 0; i < prov_multi_count(ui->app->prov); i++) {
+			struct prov_backend_info bi;
+
+			prov_multi_info(ui->app->prov, i, &bi);
+			buf_printf(&b, "%s%s %s", i ? " " : "", bi.name,
+			    bi.state == PROV_BACKEND_UP ? "●" : bi.state == PROV_BACKEND_DOWN ? "○"
+			                                                                      : "◌");
+		}
+	} else
+		buf_printf(&b, "%s %s", ui->app->prov ? ui->app->prov->kind : "backend",
+		    ui->app->prov ? ui->app->prov->base_url : "…");
+	buf_printf(&b, " │ %s │ %s", model && model[0] ? model : "(no model)",
 	    title && title[0] ? title : chat_session_id(ui->chat) ? chat_session_id(ui->chat)
 	                                                          : "new session");
 	ui_draw_text(0, 0, w - sw - 2, b.data, UI_ROLE_BAR);
@@ -721,6 +736,26 @@ ui_store_arm(struct ui *ui)
 /* The listener in this process wrote to the store. Its writes share our
  * connection, so data_version cannot show them; the next store tick (at
  * most one per poll interval, however fast a reply grows) reloads. */
+/* A backend behind the router went up or down: the bar shows it. */
+static void
+ui_on_backends(void *arg)
+{
+	ui_dirty(arg);
+}
+
+/* The first word from every backend behind a router is in: the watch has
+ * marked the bar for it already. */
+static void
+ui_backends_asked(enum llm_err err, const char *msg, void *arg)
+{
+	struct ui *ui = arg;
+
+	(void)err;
+	(void)msg;
+	ui->backends = NULL;
+	ui_dirty(ui);
+}
+
 static void
 ui_on_listener_change(const char *session, void *arg)
 {
@@ -805,7 +840,7 @@ ui_on_event(struct chat *c, const struct llm_ev *ev, void *arg)
 				ui_input_set(ui->in, ui->last_sent);
 			if (ev->err == LLM_ERR_CONNECT)
 				ui_set_online(ui, false, msg);
-			else if (ui->app->prov && strcmp(ui->app->prov->kind, "ollama") == 0) {
+			else if (ui->app->prov && prov_can_pull(ui->app->prov)) {
 				char *q = xasprintf("%s; pull %s now?", msg, chat_model(ui->chat));
 
 				ui_ask(ui, q, ui_offer_pull, NULL);
@@ -1873,7 +1908,10 @@ ui_pick_cb(enum llm_err err, const char *msg, struct prov_model_list *l, void *a
 		if (pick != NULL) {
 			chat_set_model(ui->chat, pick);
 			ui_info(ui, "no model named; using %s (Ctrl-P to change)", pick);
-		} else if (strcmp(ui->app->prov->kind, "ollama") == 0)
+		} else if (prov_is_multi(ui->app->prov))
+			ui_error(ui, "none of the backends (%s) offers a model: Ctrl-P, type a name, Enter pulls it%s",
+			    ui->app->prov->base_url, prov_can_pull(ui->app->prov) ? "" : " (needs an Ollama backend)");
+		else if (strcmp(ui->app->prov->kind, "ollama") == 0)
 			ui_error(ui, "Ollama at %s has no models: Ctrl-P, type a name (e.g. llama3.2), Enter pulls it",
 			    ui->app->prov->base_url);
 		else
@@ -1984,6 +2022,11 @@ ui_connected(enum llm_err err, const char *msg, const char *note, void *arg)
 	ui->conn = NULL;
 	ui->online = err == LLM_OK;
 	ui->dirty = true;
+	if (a->prov != NULL && prov_is_multi(a->prov)) {
+		/* the bar shows each backend's state: learn them now */
+		prov_multi_watch(a->prov, ui_on_backends, ui);
+		ui->backends = a->prov->ops->ping(a->prov, ui_backends_asked, ui);
+	}
 	if (cfg->listen != NULL) {
 		char *why = NULL;
 
@@ -2112,9 +2155,13 @@ ui_main(struct app *a)
 		ui_pop(&ui, ui.views[ui.nviews - 1]);
 	if (ui.pick != NULL)
 		prov_cancel(ui.pick);
+	if (ui.backends != NULL)
+		prov_cancel(ui.backends);
 	loop_timer_cancel(a->loop, ui.spin_t);
 	loop_timer_cancel(a->loop, ui.msg_t);
 	loop_timer_cancel(a->loop, ui.store_t);
+	if (a->prov != NULL && prov_is_multi(a->prov))
+		prov_multi_watch(a->prov, NULL, NULL);
 	httpd_free(ui.httpd);
 	tools_free(ui.tools);
 	mcp_free(ui.mcp);

@@ -21,6 +21,7 @@
 #include "ui_theme.h"
 #include "ui_view.h"
 #include "progress.h"
+#include "prov_multi.h"
 #include "util.h"
 
 struct ui_picker {
@@ -40,10 +41,57 @@ struct ui_picker {
 	char *rm_name;
 };
 
+/* Whether a name typed can be pulled: Ollama, or a router with an Ollama
+ * backend. */
 static bool
 ui_picker_ollama(const struct ui_picker *p)
 {
-	return strcmp(ui_app(p->v.ui)->prov->kind, "ollama") == 0;
+	return prov_can_pull(ui_app(p->v.ui)->prov);
+}
+
+/* Several backends: each row says whose model it is. */
+static bool
+ui_picker_multi(const struct ui_picker *p)
+{
+	return prov_is_multi(ui_app(p->v.ui)->prov);
+}
+
+/* The name to chat with for a row: the plain name routes (and fails over)
+ * when one backend has it, name@backend pins the row's when several do. */
+static char *
+ui_picker_use_name(const struct ui_picker *p, const struct prov_model *m)
+{
+	if (!ui_picker_multi(p) || m->backend == NULL)
+		return xstrdup(m->name);
+	for (size_t i = 0; i < p->models->n; i++) {
+		const struct prov_model *o = &p->models->v[i];
+
+		if (o != m && strcmp(o->name, m->name) == 0 && !util_streq(o->backend, m->backend))
+			return xasprintf("%s@%s", m->name, m->backend);
+	}
+	return xstrdup(m->name);
+}
+
+/* Every word of the filter is in the model's name or its backend's. */
+static bool
+ui_picker_matches(const struct prov_model *m, const char *f)
+{
+	while (*f != '\0') {
+		size_t n;
+		char *word;
+		bool hit;
+
+		f += strspn(f, " ");
+		if ((n = strcspn(f, " ")) == 0)
+			break;
+		word = xstrndup(f, n);
+		hit = strcasestr(m->name, word) != NULL || (m->backend != NULL && strcasestr(m->backend, word) != NULL);
+		free(word);
+		if (!hit)
+			return false;
+		f += n;
+	}
+	return true;
 }
 
 static void
@@ -55,7 +103,7 @@ ui_picker_filter(struct ui_picker *p)
 	p->idx = xcalloc(p->models->n + 1, sizeof *p->idx);
 	p->nidx = 0;
 	for (size_t i = 0; i < p->models->n; i++)
-		if (f[0] == '\0' || strcasestr(p->models->v[i].name, f) != NULL)
+		if (ui_picker_matches(&p->models->v[i], f))
 			p->idx[p->nidx++] = i;
 	if (p->sel >= (int)p->nidx)
 		p->sel = p->nidx ? (int)p->nidx - 1 : 0;
@@ -125,7 +173,9 @@ ui_picker_show(struct ui_picker *p)
 	free(key);
 	free(p->show_name);
 	p->show_name = xstrdup(m->name);
-	p->show_req = pv->ops->show(pv, m->name, ui_picker_show_cb, p);
+	key = ui_picker_use_name(p, m);
+	p->show_req = pv->ops->show(pv, key, ui_picker_show_cb, p);
+	free(key);
 }
 
 static void
@@ -181,7 +231,8 @@ ui_picker_list_cb(enum llm_err err, const char *msg, struct prov_model_list *l, 
 	for (size_t i = 0; i < p->nidx; i++)
 		if (util_streq(p->models->v[p->idx[i]].name, chat_model(ui_conv(p->v.ui))))
 			p->sel = (int)i;
-	if (ui_picker_ollama(p) && p->ps_req == NULL)
+	/* a router's list has the loaded flags already */
+	if (strcmp(pv->kind, "ollama") == 0 && p->ps_req == NULL)
 		p->ps_req = pv->ops->ps(pv, ui_picker_ps_cb, p);
 	ui_picker_show(p);
 	ui_dirty(p->v.ui);
@@ -317,7 +368,10 @@ ui_picker_draw(struct ui_view *v, int y, int x, int h, int w)
 	char *title;
 	struct buf b = { 0 };
 
-	title = xasprintf("Models · %s %s", pv->kind, pv->base_url);
+	if (ui_picker_multi(p))
+		title = xasprintf("Models · %zu backends: %s", prov_multi_count(pv), pv->base_url);
+	else
+		title = xasprintf("Models · %s %s", pv->kind, pv->base_url);
 	ui_draw_box(y, x, h, w, title);
 	free(title);
 	buf_printf(&b, "filter: %s", p->filter.data ? p->filter.data : "");
@@ -325,6 +379,8 @@ ui_picker_draw(struct ui_view *v, int y, int x, int h, int w)
 	if (!ui_picker_ollama(p))
 		ui_draw_text(y + 1, x + w / 2, w / 2 - 2, "pulling is Ollama's; this server offers these", UI_ROLE_HINT);
 	buf_reset(&b);
+	if (ui_picker_multi(p))
+		buf_printf(&b, "%-10s ", "BACKEND");
 	buf_printf(&b, "%-34s %-8s %-8s %8s  %-10s %-3s %s", "NAME", "PARAMS", "QUANT", "SIZE", "MODIFIED", "RUN", "CAPABILITIES");
 	ui_draw_text(y + 2, x + 2, w - 4, b.data, UI_ROLE_DIM | UI_ST_BOLD);
 	list_h -= dh;
@@ -364,6 +420,8 @@ ui_picker_draw(struct ui_view *v, int y, int x, int h, int w)
 		ui_picker_date(date, sizeof date, m->modified);
 		ui_picker_caps(&caps, m);
 		buf_reset(&b);
+		if (ui_picker_multi(p))
+			buf_printf(&b, "%-10s ", m->backend ? m->backend : "");
 		buf_printf(&b, "%-34s %-8s %-8s %8s  %-10s %-3s %s", m->name, m->params ? m->params : "",
 		    m->quant ? m->quant : "", size, date, m->loaded == 1 ? " ●" : "", caps.data ? caps.data : "");
 		if (sel)
@@ -388,7 +446,10 @@ ui_picker_enter(struct ui_picker *p)
 	char *q;
 
 	if (m != NULL) {
-		ui_use_model(p->v.ui, m->name);
+		char *name = ui_picker_use_name(p, m);
+
+		ui_use_model(p->v.ui, name);
+		free(name);
 		ui_pop(p->v.ui, &p->v);
 		return;
 	}
@@ -445,8 +506,11 @@ ui_picker_key(struct ui_view *v, int key)
 		if ((m = ui_picker_cur(p)) == NULL)
 			break;
 		free(p->rm_name);
-		p->rm_name = xstrdup(m->name);
-		q = xasprintf("delete %s from %s?", m->name, ui_app(v->ui)->prov->base_url);
+		/* a router deletes the row's copy, on its backend */
+		p->rm_name = ui_picker_multi(p) && m->backend != NULL ? xasprintf("%s@%s", m->name, m->backend)
+		                                                      : xstrdup(m->name);
+		q = xasprintf("delete %s from %s?", m->name,
+		    ui_picker_multi(p) && m->backend != NULL ? m->backend : ui_app(v->ui)->prov->base_url);
 		ui_ask(v->ui, q, ui_picker_rm_answer, p);
 		free(q);
 		break;
@@ -471,7 +535,7 @@ ui_picker_key(struct ui_view *v, int key)
 			p->details = !p->details;
 			break;
 		}
-		if (key > ' ' && key < 0x110000 && p->filter.len < 200) {
+		if (key >= ' ' && key < 0x110000 && p->filter.len < 200) {
 			char mb[8];
 			size_t n = ui_text_key(key, mb);
 

@@ -19,6 +19,7 @@
 #include "ui_theme.h"
 #include "ui_view.h"
 #include "progress.h"
+#include "prov_multi.h"
 #include "util.h"
 
 #define UI_PULL_LAYERS 32
@@ -201,7 +202,7 @@ ui_pull_new(struct ui *ui, const char *model)
 	p->started = util_now_ms();
 	if (p->model[0] == '\0')
 		p->err = xstrdup("usage: /pull NAME (e.g. /pull llama3.2)");
-	else if (strcmp(pv->kind, "ollama") != 0)
+	else if (!prov_can_pull(pv))
 		p->err = xasprintf("pulling is Ollama's; %s serves the models loaded in it", pv->base_url);
 	else {
 		p->running = true;
