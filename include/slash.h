@@ -31,6 +31,9 @@ struct slash_cmd {
 extern const struct slash_cmd slash_table[];
 extern const size_t slash_count;
 
+/* A y/n answer to a face's ask. */
+typedef void (*slash_answer_fn)(void *ctx, bool yes);
+
 /* What a face does for the commands that show or ask something. Each
  * returns 0, or -1 after reporting its own error. Any may be NULL: the
  * command then says it is not available here. */
@@ -46,7 +49,13 @@ struct slash_face {
 	int (*attach)(void *arg, const char *path); /* /attach FILE */
 	int (*quit)(void *arg); /* /quit */
 	int (*send)(void *arg); /* a turn was started (/retry): follow it */
-	bool (*confirm)(void *arg, const char *question); /* y/n, e.g. /rm */
+	/* Ask a y/n question (/rm) and call answer(ctx, yes) once, now or
+	 * later; a face that goes away with the question out answers no. */
+	void (*ask)(void *arg, const char *question, slash_answer_fn answer, void *ctx);
+	/* A command that slash_run left pending (SLASH_PENDING) has ended
+	 * with rc (0 or -1, its output already given). It may come before
+	 * slash_run returns. */
+	void (*done)(void *arg, int rc);
 	int (*tools)(void *arg, const char *args); /* /tools [on|off WHAT] */
 	/* /edit N without new text: offer message i's text (a question) in
 	 * the input line; sending it then asks it instead (chat_edit). */
@@ -57,9 +66,22 @@ struct slash_face {
 };
 
 /* Run one line that starts with '/'. Returns 0, -1 on error (already
- * reported through face->error), or 1 if the line is not a command
- * (unknown command names are an error, not 1). */
+ * reported through face->error), 1 if the line is not a command (unknown
+ * command names are an error, not 1), or SLASH_PENDING: the command waits
+ * (for the backend, for an answer) and goes on from a callback, never
+ * running the loop itself; face->done tells when it has ended. */
+#define SLASH_PENDING 2
 int slash_run(struct app *a, struct chat *c, const struct slash_face *face, void *arg, const char *line);
+/* Whether a command of the face arg is still pending. */
+bool slash_busy(const void *arg);
+/* Stop the face arg's pending commands: a request to the backend is
+ * cancelled (done follows, saying "interrupted"); a question out is
+ * answered no when the face answers it. */
+void slash_cancel(void *arg);
+/* The face arg is going: its pending commands are stopped and say nothing
+ * more to it (they end when their callbacks come; a question still out
+ * must still be answered, and is taken as no). */
+void slash_forget(void *arg);
 
 /* The command list for /help: one line per command, allocated. */
 char *slash_help_text(void);
@@ -78,11 +100,6 @@ struct slash_setting {
 };
 extern const struct slash_setting slash_settings[];
 extern const size_t slash_nsettings;
-
-/* The backend's models, running the loop until they come (the faces call
- * it for completion too). Ctrl-C (a->interrupted) cancels. NULL with
- * *cause. */
-struct prov_model_list *slash_list_models(struct app *a, char **cause);
 
 /* The input history shared by the TUI and the REPL:
  * $XDG_DATA_HOME/parley/history, in libedit's history(3) format (a

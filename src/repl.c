@@ -940,6 +940,57 @@ repl_forget_models(struct repl *r)
 	r->models_known = false;
 }
 
+/* The backend's model list, for /models and completion. The REPL reads
+ * one line at a time, so it waits here, running the loop; Ctrl-C
+ * (a->interrupted) cancels. NULL with *cause. */
+struct repl_list_wait {
+	bool done;
+	enum llm_err err;
+	char *msg;
+	struct prov_model_list *list;
+};
+
+static void
+repl_list_cb(enum llm_err err, const char *msg, struct prov_model_list *l, void *arg)
+{
+	struct repl_list_wait *w = arg;
+
+	w->err = err;
+	w->msg = err != LLM_OK ? xstrdup(msg ? msg : "failed") : NULL;
+	w->list = l;
+	w->done = true;
+}
+
+static struct prov_model_list *
+repl_list_models(struct repl *r, char **cause)
+{
+	struct repl_list_wait w = { 0 };
+	struct prov_req *req;
+	bool cancelled = false;
+
+	if (r->a->prov == NULL) {
+		util_fail(cause, "no backend");
+		return NULL;
+	}
+	r->a->interrupted = false;
+	req = r->a->prov->ops->list(r->a->prov, repl_list_cb, &w);
+	while (!w.done) {
+		loop_run_once(r->a->loop, -1);
+		if (r->a->interrupted && !w.done && !cancelled) {
+			cancelled = true;
+			prov_cancel(req);
+		}
+	}
+	r->a->interrupted = false;
+	if (w.err != LLM_OK) {
+		util_fail(cause, "%s", cancelled && w.err == LLM_ERR_CANCELLED ? "interrupted" : w.msg);
+		free(w.msg);
+		prov_model_list_free(w.list);
+		return NULL;
+	}
+	return w.list != NULL ? w.list : xcalloc(1, sizeof *w.list);
+}
+
 static void
 repl_fetch_models(struct repl *r)
 {
@@ -948,7 +999,7 @@ repl_fetch_models(struct repl *r)
 
 	if (r->models_known)
 		return;
-	if ((l = slash_list_models(r->a, &cause)) == NULL) {
+	if ((l = repl_list_models(r, &cause)) == NULL) {
 		free(cause); /* nothing to offer; the prompt stays as it was */
 		return;
 	}
@@ -1342,7 +1393,7 @@ repl_models(void *arg)
 	char *cause = NULL, size[32];
 	size_t wn = 4;
 
-	if ((l = slash_list_models(r->a, &cause)) == NULL) {
+	if ((l = repl_list_models(r, &cause)) == NULL) {
 		repl_error(r, cause);
 		free(cause);
 		return -1;
@@ -1669,7 +1720,7 @@ repl_quit(void *arg)
 /* A y/n question, answered on a plain line (the terminal is in its normal
  * mode between prompts). */
 static bool
-repl_confirm(void *arg, const char *question)
+repl_yes(void *arg, const char *question)
 {
 	struct repl *r = arg;
 	char answer[16];
@@ -1694,6 +1745,36 @@ repl_confirm(void *arg, const char *question)
 	}
 	answer[n] = '\0';
 	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+/* A command's question (/rm): answered at once, on the line read. */
+static void
+repl_ask(void *arg, const char *question, slash_answer_fn answer, void *ctx)
+{
+	answer(ctx, repl_yes(arg, question));
+}
+
+/* A pending command has ended: it printed its own output. */
+static void
+repl_done(void *arg, int rc)
+{
+	(void)arg;
+	(void)rc;
+}
+
+/* A command left pending: the next prompt waits for it, as a reply is
+ * waited for; Ctrl-C stops it. */
+static void
+repl_wait_command(struct repl *r)
+{
+	r->a->interrupted = false;
+	while (slash_busy(r)) {
+		loop_run_once(r->a->loop, -1);
+		if (r->a->interrupted) {
+			r->a->interrupted = false;
+			slash_cancel(r);
+		}
+	}
 }
 
 /* --- signals --------------------------------------------------------------------- */
@@ -1907,7 +1988,8 @@ repl_main(struct app *a)
 		.attach = repl_attach,
 		.quit = repl_quit,
 		.send = repl_follow,
-		.confirm = repl_confirm,
+		.ask = repl_ask,
+		.done = repl_done,
 		.tools = repl_tools_cmd,
 		.edit = repl_edit,
 		.shown = repl_shown,
@@ -1949,6 +2031,8 @@ repl_main(struct app *a)
 
 		r.edit_pending = false;
 		sr = slash_run(a, r.c, &r.face, &r, line);
+		if (sr == SLASH_PENDING)
+			repl_wait_command(&r);
 		if (sr == 1 && edit)
 			repl_send_edit(&r, r.edit_at, line);
 		else if (sr == 1)

@@ -160,103 +160,171 @@ slash_face_rc(int rc)
 	return rc == 0 ? 0 : -1;
 }
 
-/* --- waiting for the provider -------------------------------------------- */
+/* --- commands that wait -------------------------------------------------- */
 
-struct slash_wait {
-	bool done;
-	enum llm_err err;
-	char *msg;
-	json_t *json;
-	struct prov_model_list *list;
+/* A command waiting on a y/n answer or on the provider. It does not run
+ * the loop: slash_run returns SLASH_PENDING, and the command goes on from
+ * the answer's or the provider's callback, then tells the face's done. The
+ * ops under way are kept in one list so that a face can stop its own
+ * (slash_cancel) and ask whether any is left (slash_busy). */
+struct slash_op {
+	struct slash_ctx x; /* x.c is not used once pending */
+	char *model;
 	struct prov_req *req;
+	bool cancelled;
+	struct slash_op *next;
 };
 
-static void
-slash_wait_end(struct slash_wait *w, enum llm_err err, const char *msg)
+static struct slash_op *slash_ops;
+
+static struct slash_op *
+slash_op_new(struct slash_ctx *x, const char *model)
 {
-	w->req = NULL;
-	w->err = err;
-	w->msg = err != LLM_OK ? xstrdup(msg ? msg : "failed") : NULL;
-	w->done = true;
+	struct slash_op *op = xcalloc(1, sizeof *op);
+
+	op->x = *x;
+	op->x.c = NULL;
+	op->model = xstrdup(model);
+	op->next = slash_ops;
+	slash_ops = op;
+	return op;
 }
 
+/* The command ended with rc: unlink, tell the face, free. */
 static void
-slash_list_cb(enum llm_err err, const char *msg, struct prov_model_list *l, void *arg)
+slash_op_end(struct slash_op *op, int rc)
 {
-	struct slash_wait *w = arg;
+	struct slash_ctx x = op->x;
 
-	slash_wait_end(w, err, msg);
-	w->list = l;
-}
-
-static void
-slash_json_cb(enum llm_err err, const char *msg, json_t *j, void *arg)
-{
-	struct slash_wait *w = arg;
-
-	slash_wait_end(w, err, msg);
-	w->json = json_incref(j);
-}
-
-static void
-slash_done_cb(enum llm_err err, const char *msg, void *arg)
-{
-	slash_wait_end(arg, err, msg);
-}
-
-/* Run the loop until the request ends; Ctrl-C cancels it, and the wait
- * goes on until the provider has said so (w lives on our stack). */
-static void
-slash_wait_run(struct app *a, struct slash_wait *w)
-{
-	bool cancelled = false;
-
-	a->interrupted = false;
-	while (!w->done) {
-		loop_run_once(a->loop, -1);
-		if (a->interrupted && !w->done && !cancelled) {
-			cancelled = true;
-			prov_cancel(w->req);
+	for (struct slash_op **pp = &slash_ops; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == op) {
+			*pp = op->next;
+			break;
 		}
 	}
-	a->interrupted = false;
-	if (cancelled && w->err == LLM_ERR_CANCELLED) {
-		free(w->msg);
-		w->msg = xstrdup("interrupted");
+	free(op->model);
+	free(op);
+	if (x.face != NULL && x.face->done != NULL)
+		x.face->done(x.arg, rc);
+}
+
+bool
+slash_busy(const void *arg)
+{
+	for (const struct slash_op *op = slash_ops; op != NULL; op = op->next)
+		if (op->x.arg == arg)
+			return true;
+	return false;
+}
+
+void
+slash_cancel(void *arg)
+{
+	struct slash_op *op = slash_ops;
+
+	while (op != NULL) {
+		if (op->x.arg != arg || op->cancelled) {
+			op = op->next;
+			continue;
+		}
+		op->cancelled = true;
+		if (op->req == NULL) {
+			/* a question out: its answer ends it */
+			op = op->next;
+			continue;
+		}
+		/* its callback ends it, now or soon: the list may have changed */
+		prov_cancel(op->req);
+		op = slash_ops;
 	}
+}
+
+void
+slash_forget(void *arg)
+{
+	struct slash_op *op = slash_ops;
+
+	while (op != NULL) {
+		struct prov_req *req = op->req;
+
+		if (op->x.arg != arg || op->x.face == NULL) {
+			op = op->next;
+			continue;
+		}
+		/* no word to the face from now on */
+		op->x.face = NULL;
+		op->x.arg = NULL;
+		op->cancelled = true;
+		if (req != NULL)
+			prov_cancel(req);
+		op = slash_ops;
+	}
+}
+
+/* The callbacks' start: false when the face has gone (and op is freed). */
+static bool
+slash_op_back(struct slash_op *op)
+{
+	op->req = NULL;
+	if (op->x.face != NULL)
+		return true;
+	slash_op_end(op, -1);
+	return false;
+}
+
+/* The same layout as `parley show`. */
+static char *slash_show_text(const char *model, json_t *j);
+
+static void
+slash_op_shown(enum llm_err err, const char *msg, json_t *j, void *arg)
+{
+	struct slash_op *op = arg;
+	char *text;
+
+	if (!slash_op_back(op))
+		return;
+	if (err != LLM_OK) {
+		slash_error(&op->x, "%s", op->cancelled && err == LLM_ERR_CANCELLED ? "interrupted" : msg ? msg
+		                                                                                          : "failed");
+		slash_op_end(op, -1);
+		return;
+	}
+	text = slash_show_text(op->model, j);
+	slash_print(&op->x, "%s", text);
+	free(text);
+	slash_op_end(op, 0);
 }
 
 static void
-slash_wait_free(struct slash_wait *w)
+slash_op_removed(enum llm_err err, const char *msg, void *arg)
 {
-	free(w->msg);
-	json_decref(w->json);
-	prov_model_list_free(w->list);
+	struct slash_op *op = arg;
+
+	if (!slash_op_back(op))
+		return;
+	if (err != LLM_OK) {
+		slash_error(&op->x, "%s", op->cancelled && err == LLM_ERR_CANCELLED ? "interrupted" : msg ? msg
+		                                                                                          : "failed");
+		slash_op_end(op, -1);
+		return;
+	}
+	slash_print(&op->x, "deleted '%s'", op->model);
+	slash_op_end(op, 0);
 }
 
-struct prov_model_list *
-slash_list_models(struct app *a, char **cause)
+static void
+slash_op_answered(void *ctx, bool yes)
 {
-	struct slash_wait w = { 0 };
-	struct prov_model_list *l;
+	struct slash_op *op = ctx;
 
-	if (a->prov == NULL) {
-		util_fail(cause, "no backend");
-		return NULL;
+	if (!slash_op_back(op))
+		return;
+	if (!yes || op->cancelled) {
+		slash_print(&op->x, "not deleted");
+		slash_op_end(op, 0);
+		return;
 	}
-	w.req = a->prov->ops->list(a->prov, slash_list_cb, &w);
-	slash_wait_run(a, &w);
-	if (w.err != LLM_OK) {
-		util_fail(cause, "%s", w.msg);
-		slash_wait_free(&w);
-		return NULL;
-	}
-	l = w.list;
-	w.list = NULL;
-	slash_wait_free(&w);
-	if (l == NULL)
-		l = xcalloc(1, sizeof *l);
-	return l;
+	op->req = op->x.a->prov->ops->remove(op->x.a->prov, op->model, slash_op_removed, op);
 }
 
 /* --- the commands --------------------------------------------------------- */
@@ -312,31 +380,21 @@ slash_pull(struct slash_ctx *x, const char *args)
 static int
 slash_rm(struct slash_ctx *x, const char *args)
 {
-	struct slash_wait w = { 0 };
+	struct slash_op *op;
 	char *q;
-	bool yes;
 
 	if (args[0] == '\0')
 		return slash_error(x, "usage: /rm NAME");
-	if (x->face->confirm == NULL)
+	if (x->face->ask == NULL || x->face->done == NULL)
 		return slash_unavailable(x);
+	if (x->a->prov == NULL)
+		return slash_error(x, "no backend");
+	op = slash_op_new(x, args);
 	q = xasprintf("delete the model '%s' from %s?", args, x->a->prov->base_url);
-	yes = x->face->confirm(x->arg, q);
+	/* the answer may come before ask returns (a face that reads a line) */
+	x->face->ask(x->arg, q, slash_op_answered, op);
 	free(q);
-	if (!yes) {
-		slash_print(x, "not deleted");
-		return 0;
-	}
-	w.req = x->a->prov->ops->remove(x->a->prov, args, slash_done_cb, &w);
-	slash_wait_run(x->a, &w);
-	if (w.err != LLM_OK) {
-		slash_error(x, "%s", w.msg);
-		slash_wait_free(&w);
-		return -1;
-	}
-	slash_wait_free(&w);
-	slash_print(x, "deleted '%s'", args);
-	return 0;
+	return SLASH_PENDING;
 }
 
 static void
@@ -366,7 +424,6 @@ slash_show_section(struct buf *b, const char *title, const char *text)
 	}
 }
 
-/* The same layout as `parley show`. */
 static char *
 slash_show_text(const char *model, json_t *j)
 {
@@ -400,27 +457,18 @@ slash_show_text(const char *model, json_t *j)
 static int
 slash_show(struct slash_ctx *x, const char *args)
 {
-	struct slash_wait w = { 0 };
 	const char *model = args[0] != '\0' ? args : chat_model(x->c);
-	char *m, *text;
+	struct slash_op *op;
 
 	if (model == NULL || model[0] == '\0')
 		return slash_error(x, "usage: /show NAME (no model is chosen)");
-	m = xstrdup(model);
-	w.req = x->a->prov->ops->show(x->a->prov, m, slash_json_cb, &w);
-	slash_wait_run(x->a, &w);
-	if (w.err != LLM_OK) {
-		slash_error(x, "%s", w.msg);
-		slash_wait_free(&w);
-		free(m);
-		return -1;
-	}
-	text = slash_show_text(m, w.json);
-	slash_print(x, "%s", text);
-	free(text);
-	free(m);
-	slash_wait_free(&w);
-	return 0;
+	if (x->face->done == NULL)
+		return slash_unavailable(x);
+	if (x->a->prov == NULL)
+		return slash_error(x, "no backend");
+	op = slash_op_new(x, model);
+	op->req = x->a->prov->ops->show(x->a->prov, op->model, slash_op_shown, op);
+	return SLASH_PENDING;
 }
 
 static int

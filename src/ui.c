@@ -100,7 +100,6 @@ struct ui {
 	struct tools *tools;
 	ui_ask_cb ask_cb;
 	void *ask_arg;
-	bool ask_answered, ask_yes;
 
 	int64_t ctrlc_at;
 	int64_t ntok; /* tokens of the reply under way */
@@ -199,9 +198,14 @@ ui_dismiss(struct ui *ui)
 	ui->dirty = true;
 }
 
+static void ui_answer(struct ui *ui, bool yes);
+
 void
 ui_ask(struct ui *ui, const char *question, ui_ask_cb cb, void *arg)
 {
+	/* one question at a time: one still out is answered no */
+	if (ui->ask_q != NULL)
+		ui_answer(ui, false);
 	free(ui->ask_q);
 	ui->ask_q = xstrdup(question);
 	ui->ask_cb = cb;
@@ -1387,25 +1391,42 @@ ui_sf_send(void *arg)
 	return 0;
 }
 
+/* A command's question (/rm): asked on the message line; the command goes
+ * on from its answer, the loop never run from here. */
+struct ui_sf_question {
+	slash_answer_fn answer;
+	void *ctx;
+};
+
 static void
 ui_sf_answer(struct ui *ui, bool yes, void *arg)
 {
-	(void)arg;
-	ui->ask_answered = true;
-	ui->ask_yes = yes;
+	struct ui_sf_question q = *(struct ui_sf_question *)arg;
+
+	(void)ui;
+	free(arg);
+	q.answer(q.ctx, yes);
 }
 
-/* A y/n the command waits for: run the loop until it is answered. */
-static bool
-ui_sf_confirm(void *arg, const char *question)
+static void
+ui_sf_ask(void *arg, const char *question, slash_answer_fn answer, void *ctx)
+{
+	struct ui_sf_question *q = xcalloc(1, sizeof *q);
+
+	q->answer = answer;
+	q->ctx = ctx;
+	ui_ask(arg, question, ui_sf_answer, q);
+}
+
+/* A command that waited has ended: what it printed is on the screen. */
+static void
+ui_sf_done(void *arg, int rc)
 {
 	struct ui *ui = arg;
 
-	ui->ask_answered = false;
-	ui_ask(ui, question, ui_sf_answer, NULL);
-	while (!ui->ask_answered && !ui->quit)
-		loop_run_once(ui->app->loop, -1);
-	return ui->ask_answered && ui->ask_yes;
+	(void)rc;
+	ui_check_session(ui);
+	ui->dirty = true;
 }
 
 static int
@@ -1521,7 +1542,8 @@ static const struct slash_face ui_slash_face = {
 	ui_sf_attach,
 	ui_sf_quit,
 	ui_sf_send,
-	ui_sf_confirm,
+	ui_sf_ask,
+	ui_sf_done,
 	ui_sf_tools,
 	ui_sf_edit,
 	NULL, /* shown */
@@ -1589,6 +1611,8 @@ ui_main_key(struct ui *ui, int key)
 			chat_stop(ui->chat);
 		else if (ui->tools != NULL && tools_busy(ui->tools))
 			tools_stop(ui->tools, "stopped by the user");
+		else if (slash_busy(ui))
+			slash_cancel(ui); /* /show waiting on the backend */
 		else if (ui->msg != NULL)
 			ui_dismiss(ui);
 		break;
@@ -2153,6 +2177,10 @@ ui_main(struct app *a)
 	ui_curses_end(&ui);
 	while (ui.nviews > 0)
 		ui_pop(&ui, ui.views[ui.nviews - 1]);
+	/* commands still waiting are stopped, and speak no more to the screen */
+	slash_forget(&ui);
+	if (ui.ask_q != NULL)
+		ui_answer(&ui, false);
 	if (ui.pick != NULL)
 		prov_cancel(ui.pick);
 	if (ui.backends != NULL)

@@ -209,4 +209,24 @@ expect_screen "the prompt still works" d "echo: still here"
 keys d "/quit" Enter
 expect_screen "the REPL with a listener leaves" d "[exit 0]"
 
+# --- /show and /rm: commands that wait on the backend or on an answer ------------
+start_repl e --provider ollama --base-url "$F_URL" -m llama3.2
+expect_screen "a prompt for the model commands" e ">>> "
+keys e "/show" Enter
+expect_screen "/show prints the model's details" e "architecture       llama"
+expect_prompt "the prompt comes back after /show" e
+keys e "/rm qwen3:8b" Enter
+expect_screen "/rm asks first" e "delete the model 'qwen3:8b' from $F_URL? [y/N]"
+keys e "n" Enter
+expect_screen "no keeps it" e "not deleted"
+expect_eq "nothing was deleted" 0 "$(grep -c '"/api/delete"' "$F_LOG")"
+keys e "/rm qwen3:8b" Enter
+wait_screen e "[y/N]" 5
+keys e "y" Enter
+expect_screen "yes deletes it" e "deleted 'qwen3:8b'"
+expect_eq "the backend got the delete" '{"model":"qwen3:8b"}' "$(grep '"/api/delete"' "$F_LOG" | tail -1 | jq -c '.body | {model: (.model // .name)}')"
+expect_prompt "the prompt comes back after /rm" e
+keys e "/quit" Enter
+expect_screen "the REPL leaves after the model commands" e "[exit 0]"
+
 done_testing

@@ -165,6 +165,18 @@ keys C-p
 expect_screen "the pulled model is in the picker" "tinyllama:latest"
 keys Escape
 wait_for 5 bash -c "! tmux -L $SOCK capture-pane -p -t tui | grep -qF 'filter:'"
+# /show and /rm go on from their callbacks: the screen keeps running
+keys "/show" Enter
+expect_screen "/show prints the model's details" "architecture       llama"
+keys "/rm tinyllama:latest" Enter
+expect_screen "/rm asks on the message line" "delete the model 'tinyllama:latest' from $P_URL? [y/n]"
+keys n
+expect_screen "n keeps it" "not deleted"
+keys "/rm tinyllama:latest" Enter
+wait_screen "[y/n]" 5
+keys y
+expect_screen "y deletes it" "deleted 'tinyllama:latest'"
+expect_eq "the backend got one delete" 1 "$(grep -c '"/api/delete"' "$P_LOG")"
 end_tui "quit after the pull"
 
 # 10. no backend: the screen still starts and says how to fix it
@@ -303,6 +315,9 @@ psid=$("$PARLEY_BIN" sessions list --json | jq -r '.[] | select(.title == "Paced
 LPORT=$(free_port)
 start_tui "--provider ollama --base-url $PACED_URL -m llama3.2 -s $psid --listen 127.0.0.1:$LPORT"
 expect_screen "the TUI shows the session" "echo: opening"
+# the listener starts once the backend has answered, maybe after the screen
+listening() { curl -s -o /dev/null "http://127.0.0.1:$LPORT/health"; }
+check "the listener beside the TUI answers" wait_for 10 listening
 curl -s -m 30 -N "http://127.0.0.1:$LPORT/v1/chat/completions" -H 'content-type: application/json' -H "X-Session-Id: $psid" \
 	-d '{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"paced please"}]}' >"$T_DIR/paced.sse" &
 curl_pid=$!

@@ -2,7 +2,8 @@
 # Branches in the full-screen face: a retried reply and an edited question
 # show "‹2/2›" in their heads, Alt-< and Alt-> switch versions, /edit N
 # offers the question in the input line, switching waits for a reply to
-# end, and a reply the listener streams into another branch shows live.
+# end, a search hit on another branch shows that branch, and /branch lists
+# them.
 . "$TESTS_DIR/lib.sh"
 
 if ! command -v tmux >/dev/null; then

@@ -3,7 +3,9 @@
  * records what the commands print, report and ask; the chat lives in
  * memory. Covers finding commands (exact, alias, unique prefix, ambiguous,
  * unknown with a suggestion), completion, /set and /think on the chat's
- * options, and the history file's format.
+ * options, the history file's format, and the commands that wait (/show,
+ * /rm) going on from their callbacks against a provider whose answers the
+ * test gives when it chooses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include "app.h"
 #include "buf.h"
 #include "chat.h"
+#include "prov.h"
 #include "slash.h"
 #include "util.h"
 
@@ -27,6 +30,7 @@ struct fake {
 	int quits, copied, errors;
 	char *attached, *filter;
 	bool said_yes, asked;
+	int ndone, done_rc;
 };
 
 struct fixture {
@@ -88,14 +92,23 @@ fake_sessions(void *arg, const char *filter)
 	return 0;
 }
 
-static bool
-fake_confirm(void *arg, const char *q)
+static void
+fake_ask(void *arg, const char *q, slash_answer_fn answer, void *ctx)
 {
 	struct fake *f = arg;
 
 	(void)q;
 	f->asked = true;
-	return f->said_yes;
+	answer(ctx, f->said_yes);
+}
+
+static void
+fake_done(void *arg, int rc)
+{
+	struct fake *f = arg;
+
+	f->ndone++;
+	f->done_rc = rc;
 }
 
 static int
@@ -112,7 +125,8 @@ setup(void **state)
 	fx->face.copy = fake_copy;
 	fx->face.attach = fake_attach;
 	fx->face.sessions = fake_sessions;
-	fx->face.confirm = fake_confirm;
+	fx->face.ask = fake_ask;
+	fx->face.done = fake_done;
 	*state = fx;
 	return 0;
 }
@@ -398,6 +412,187 @@ test_history(void **state)
 	rmdir(dir);
 }
 
+/* --- commands that wait ----------------------------------------------- */
+
+/* A provider that holds on to each request until the test answers it. */
+struct held {
+	struct prov_req *req;
+	prov_json_cb jcb;
+	prov_done_cb dcb;
+	void *arg;
+	char *model;
+	int cancels;
+	int calls;
+};
+
+static struct held held;
+
+static void
+held_cancel(void *arg)
+{
+	(void)arg;
+	held.cancels++;
+}
+
+static struct prov_req *
+held_show(struct prov *p, const char *model, prov_json_cb cb, void *arg)
+{
+	held.calls++;
+	held.jcb = cb;
+	held.arg = arg;
+	free(held.model);
+	held.model = xstrdup(model);
+	return held.req = prov_req_virtual(p, held_cancel, NULL);
+}
+
+static struct prov_req *
+held_remove(struct prov *p, const char *model, prov_done_cb cb, void *arg)
+{
+	held.calls++;
+	held.dcb = cb;
+	held.arg = arg;
+	free(held.model);
+	held.model = xstrdup(model);
+	return held.req = prov_req_virtual(p, held_cancel, NULL);
+}
+
+static const struct prov_ops held_ops = { .name = "held", .show = held_show, .remove = held_remove };
+
+static struct prov held_prov = { .ops = &held_ops, .kind = (char *)"ollama", .base_url = (char *)"http://127.0.0.1:11434" };
+
+/* The held request ends: its callback, then the request goes. */
+static void
+held_answer_show(enum llm_err err, const char *msg, json_t *j)
+{
+	struct prov_req *r = held.req;
+
+	held.req = NULL;
+	held.jcb(err, msg, j, held.arg);
+	prov_req_virtual_free(r);
+}
+
+static void
+held_answer_done(enum llm_err err, const char *msg)
+{
+	struct prov_req *r = held.req;
+
+	held.req = NULL;
+	held.dcb(err, msg, held.arg);
+	prov_req_virtual_free(r);
+}
+
+static int
+setup_held(void **state)
+{
+	struct fixture *fx;
+
+	setup(state);
+	fx = *state;
+	memset(&held, 0, sizeof held);
+	fx->a.prov = &held_prov;
+	chat_set_model(fx->c, "llama3.2");
+	return 0;
+}
+
+static int
+teardown_held(void **state)
+{
+	struct fixture *fx = *state;
+
+	assert_false(slash_busy(&fx->f));
+	free(held.model);
+	fx->a.prov = NULL;
+	return teardown(state);
+}
+
+static void
+test_show_waits_in_a_callback(void **state)
+{
+	struct fixture *fx = *state;
+	json_t *j = json_pack("{s:{s:s, s:s}, s:I}", "details", "family", "llama", "parameter_size", "3.2B",
+	    "context_length", (json_int_t)131072);
+
+	/* the command returns at once, pending, having printed nothing */
+	assert_int_equal(run(fx, "/show"), SLASH_PENDING);
+	assert_true(slash_busy(&fx->f));
+	assert_int_equal(held.calls, 1);
+	assert_string_equal(held.model, "llama3.2");
+	assert_string_equal(fx->f.out.data, "");
+	assert_int_equal(fx->f.ndone, 0);
+	/* the answer finishes it */
+	held_answer_show(LLM_OK, NULL, j);
+	assert_false(slash_busy(&fx->f));
+	assert_int_equal(fx->f.ndone, 1);
+	assert_int_equal(fx->f.done_rc, 0);
+	assert_non_null(strstr(fx->f.out.data, "architecture       llama"));
+	assert_non_null(strstr(fx->f.out.data, "context length     131072"));
+	json_decref(j);
+
+	/* a failure is reported, and done says so */
+	assert_int_equal(run(fx, "/show qwen3:8b"), SLASH_PENDING);
+	assert_string_equal(held.model, "qwen3:8b");
+	held_answer_show(LLM_ERR_NOT_FOUND, "model 'qwen3:8b' not found", NULL);
+	assert_int_equal(fx->f.ndone, 2);
+	assert_int_equal(fx->f.done_rc, -1);
+	assert_string_equal(fx->f.err.data, "model 'qwen3:8b' not found\n");
+
+	/* the face stops it: the provider is told, the end says interrupted */
+	assert_int_equal(run(fx, "/show"), SLASH_PENDING);
+	slash_cancel(&fx->f);
+	assert_int_equal(held.cancels, 1);
+	assert_true(slash_busy(&fx->f)); /* until the callback comes */
+	slash_cancel(&fx->f); /* once is enough */
+	assert_int_equal(held.cancels, 1);
+	held_answer_show(LLM_ERR_CANCELLED, "cancelled", NULL);
+	assert_int_equal(fx->f.ndone, 3);
+	assert_string_equal(fx->f.err.data, "interrupted\n");
+}
+
+static void
+test_rm_asks_then_waits(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* no: nothing reaches the provider */
+	fx->f.said_yes = false;
+	assert_int_equal(run(fx, "/rm phi3"), SLASH_PENDING);
+	assert_true(fx->f.asked);
+	assert_int_equal(held.calls, 0);
+	assert_false(slash_busy(&fx->f));
+	assert_int_equal(fx->f.ndone, 1);
+	assert_string_equal(fx->f.out.data, "not deleted\n");
+
+	/* yes: the delete goes out, and its end is printed */
+	fx->f.said_yes = true;
+	assert_int_equal(run(fx, "/rm phi3"), SLASH_PENDING);
+	assert_int_equal(held.calls, 1);
+	assert_string_equal(held.model, "phi3");
+	assert_true(slash_busy(&fx->f));
+	held_answer_done(LLM_OK, NULL);
+	assert_int_equal(fx->f.ndone, 2);
+	assert_int_equal(fx->f.done_rc, 0);
+	assert_string_equal(fx->f.out.data, "deleted 'phi3'\n");
+
+	assert_int_equal(run(fx, "/rm"), -1);
+	assert_string_equal(fx->f.err.data, "usage: /rm NAME\n");
+}
+
+static void
+test_forgotten_face(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* a face that goes hears no more of its commands */
+	assert_int_equal(run(fx, "/show"), SLASH_PENDING);
+	slash_forget(&fx->f);
+	assert_int_equal(held.cancels, 1);
+	assert_false(slash_busy(&fx->f));
+	held_answer_show(LLM_ERR_CANCELLED, "cancelled", NULL);
+	assert_int_equal(fx->f.ndone, 0);
+	assert_string_equal(fx->f.err.data, "");
+	assert_string_equal(fx->f.out.data, "");
+}
+
 int
 main(void)
 {
@@ -411,6 +606,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_face_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_commands, setup, teardown),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test_setup_teardown(test_show_waits_in_a_callback, setup_held, teardown_held),
+		cmocka_unit_test_setup_teardown(test_rm_asks_then_waits, setup_held, teardown_held),
+		cmocka_unit_test_setup_teardown(test_forgotten_face, setup_held, teardown_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
