@@ -66,6 +66,7 @@ struct config {
 	char *tools; /* --tools: "all" or a list; NULL = off */
 	char *approve; /* "ask" (NULL), "always", "never" */
 	int tool_rounds; /* 0 = the default */
+	int extract; /* pipe --extract: code block N (1-based), -1 the last, 0 off */
 
 	/* faces */
 	enum face face;

@@ -50,6 +50,7 @@ enum config_key {
 	K_APPROVE,
 	K_TOOL_ROUNDS,
 	K_NO_DISCOVER,
+	K_EXTRACT,
 };
 
 struct config_opt {
@@ -78,6 +79,7 @@ static const struct config_opt config_table[] = {
 	{ "file", required_argument, 'f', "FILE", NULL, "attach a text file" },
 	{ "json", no_argument, K_JSON, NULL, NULL, "machine output: NDJSON events in pipe mode, JSON for commands" },
 	{ "no-stream", no_argument, K_NO_STREAM, NULL, NULL, "print the answer in one piece" },
+	{ "extract", optional_argument, K_EXTRACT, "N|last", NULL, "pipe mode: print only the reply's first (Nth, last) code block" },
 	{ "no-save", no_argument, K_NO_SAVE, NULL, NULL, "do not record the exchange" },
 	{ "pipe", no_argument, K_PIPE, NULL, NULL, "pipe mode even on a terminal" },
 	{ "repl", no_argument, K_REPL, NULL, NULL, "line-mode chat" },
@@ -487,6 +489,26 @@ config_apply(struct config *cfg, int key, const char *v, bool from_file, char **
 			return util_fail(cause, "--approve must be ask, always or never, not '%s'", v);
 		config_set_str(&cfg->approve, v);
 		break;
+	case K_EXTRACT: {
+		char *end;
+		long n;
+
+		if (from_file)
+			return util_fail(cause, "extract is for one run (--extract), not for the configuration file");
+		if (v == NULL || *v == '\0') {
+			cfg->extract = 1;
+			break;
+		}
+		if (strcmp(v, "last") == 0) {
+			cfg->extract = -1;
+			break;
+		}
+		n = strtol(v, &end, 10);
+		if (*end != '\0' || n < 1 || n > 10000)
+			return util_fail(cause, "--extract takes a block number from 1 or 'last', not '%s'", v);
+		cfg->extract = (int)n;
+		break;
+	}
 	case K_TOOL_ROUNDS: {
 		char *end;
 		long n = strtol(v, &end, 10);

@@ -18,6 +18,7 @@
 #include "attach.h"
 #include "buf.h"
 #include "chat.h"
+#include "codeblock.h"
 #include "prov_multi.h"
 #include "tools.h"
 #include "util.h"
@@ -41,6 +42,7 @@ struct pipe_state {
 	bool mcp_ready;
 	int tty; /* --approve=ask asks here */
 	struct buf answer;
+	struct buf extracted; /* --extract: the reply, kept back from stdout */
 };
 
 static void
@@ -59,6 +61,11 @@ pipe_out(struct pipe_state *ps, const char *p, size_t n)
 {
 	if (n == 0 || ps->out_failed)
 		return;
+	if (ps->app->cfg->extract != 0) {
+		buf_append(&ps->extracted, p, n);
+		ps->last = p[n - 1];
+		return;
+	}
 	if (fwrite(p, 1, n, stdout) != n) {
 		/* the reader went away: stop the reply rather than spin */
 		ps->out_failed = true;
@@ -108,6 +115,41 @@ pipe_stats_json(struct pipe_state *ps)
 	    "ttft_ms", (json_int_t)chat_ttft_ms(ps->chat), "load_ms", (json_int_t)(s->load_ns / 1000000),
 	    "total_ms", (json_int_t)(s->total_ns ? s->total_ns / 1000000 : chat_elapsed_ms(ps->chat)),
 	    "context_used", (json_int_t)chat_context_used(ps->chat), "finish", s->finish);
+}
+
+/* --extract: the code block asked for goes to stdout, or, when the reply
+ * has none such, the reply to stderr and the turn fails (status 1) unless
+ * it failed already. */
+static void
+pipe_extract_finish(struct pipe_state *ps)
+{
+	int want = ps->app->cfg->extract;
+	struct codeblocks cb;
+	const struct codeblock *b = NULL;
+
+	if (codeblock_list(ps->extracted.data ? ps->extracted.data : "", ps->extracted.len, &cb) != 0)
+		cb.n = 0;
+	if (cb.n > 0 && want == -1)
+		b = &cb.v[cb.n - 1];
+	else if (want > 0 && (size_t)want <= cb.n)
+		b = &cb.v[want - 1];
+	if (b != NULL) {
+		if (fwrite(b->text, 1, b->len, stdout) != b->len || (b->len > 0 && fputc('\n', stdout) == EOF))
+			ps->out_failed = true;
+	} else {
+		/* nothing lost: the reply goes to stderr, above the error */
+		fwrite(ps->extracted.data ? ps->extracted.data : "", 1, ps->extracted.len, stderr);
+		if (ps->extracted.len > 0 && ps->last != '\n')
+			fputc('\n', stderr);
+		if (ps->err == LLM_OK) {
+			ps->err = LLM_ERR_OTHER;
+			free(ps->errmsg);
+			ps->errmsg = cb.n == 0 || want == -1
+			    ? xstrdup("the reply (above) has no code block to extract")
+			    : xasprintf("the reply (above) has no code block %d: it has %zu", want, cb.n);
+		}
+	}
+	codeblocks_free(&cb);
 }
 
 static void
@@ -162,7 +204,8 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 		pipe_end_thinking(ps);
 		if (ps->last != '\n' && ps->last != 0)
 			pipe_out(ps, "\n", 1);
-		fprintf(stdout, "[tool call %s] %s(%s)\n", tc->id ? tc->id : "", tc->name ? tc->name : "",
+		/* with --extract stdout is the code's alone */
+		fprintf(ps->app->cfg->extract != 0 ? stderr : stdout, "[tool call %s] %s(%s)\n", tc->id ? tc->id : "", tc->name ? tc->name : "",
 		    tc->args ? tc->args : "");
 		ps->last = '\n';
 		break;
@@ -173,8 +216,10 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 			pipe_json(pipe_stats_json(ps));
 		} else {
 			pipe_end_thinking(ps);
-			if (ps->last != '\n' && ps->last != 0)
+			if (ps->last != '\n' && ps->last != 0 && ps->app->cfg->extract == 0)
 				pipe_out(ps, "\n", 1);
+			if (ps->app->cfg->extract != 0)
+				pipe_extract_finish(ps);
 			if (ps->app->cfg->verbose) {
 				char *line = pipe_stats_line(chat_stats(ps->chat), chat_ttft_ms(ps->chat), chat_elapsed_ms(ps->chat));
 
@@ -196,7 +241,9 @@ pipe_event(struct chat *c, const struct llm_ev *ev, void *arg)
 			    "session", chat_session_id(ps->chat)));
 		} else {
 			pipe_end_thinking(ps);
-			if (ps->last != '\n' && ps->last != 0 && !ps->out_failed)
+			if (ps->app->cfg->extract != 0)
+				pipe_extract_finish(ps); /* what arrived, as without --extract */
+			else if (ps->last != '\n' && ps->last != 0 && !ps->out_failed)
 				pipe_out(ps, "\n", 1);
 		}
 		ps->done = true;
@@ -593,6 +640,9 @@ pipe_main(struct app *a)
 	ps.thinking_tty = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cfg->extract != 0 && cfg->json)
+		return pipe_fail(&ps, LLM_ERR_USAGE,
+		    "--extract prints a code block as text; with --json the events carry the whole reply");
 	if ((prompt = pipe_prompt(cfg, &cause)) == NULL) {
 		rc = pipe_fail(&ps, LLM_ERR_USAGE, cause);
 		free(cause);
@@ -685,6 +735,7 @@ pipe_main(struct app *a)
 	pipe_tools_free(&ps);
 	chat_free(ps.chat);
 	free(ps.errmsg);
+	buf_free(&ps.extracted);
 	loop_prepare_remove(a->loop, pipe_flush, NULL);
 	return rc;
 
@@ -700,6 +751,7 @@ fail:
 	pipe_tools_free(&ps);
 	chat_free(ps.chat);
 	free(ps.errmsg);
+	buf_free(&ps.extracted);
 	loop_prepare_remove(a->loop, pipe_flush, NULL);
 	return rc;
 }

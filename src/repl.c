@@ -44,6 +44,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "chat.h"
+#include "codeblock.h"
 #include "httpd.h"
 #include "progress.h"
 #include "pipe.h"
@@ -55,7 +56,6 @@
 
 #define REPL_HISTORY_SIZE 1000
 #define REPL_PASTE_CAP (4u << 20)
-#define REPL_FENCE "```"
 
 struct repl {
 	struct app *a;
@@ -1585,34 +1585,6 @@ repl_theme(void *arg, const char *name)
 	return 0;
 }
 
-/* The Nth fenced code block of text (1-based), allocated; NULL if none. */
-static char *
-repl_code_block(const char *text, int nth)
-{
-	const char *p = text;
-	int k = 0;
-
-	while ((p = strstr(p, REPL_FENCE)) != NULL) {
-		const char *body = strchr(p, '\n'), *end;
-
-		if (body == NULL)
-			return NULL;
-		body++;
-		end = strstr(body, REPL_FENCE);
-		if (end == NULL)
-			end = body + strlen(body);
-		if (++k == nth) {
-			size_t len = (size_t)(end - body);
-
-			return xstrndup(body, len);
-		}
-		if (*end == '\0')
-			return NULL;
-		p = end + 3;
-	}
-	return NULL;
-}
-
 static int
 repl_copy(void *arg, int block)
 {
@@ -1629,13 +1601,19 @@ repl_copy(void *arg, int block)
 		return -1;
 	}
 	if (block > 0) {
-		if ((text = repl_code_block(m->content, block)) == NULL) {
-			char *e = xasprintf("the last reply has no code block %d", block);
+		struct codeblocks cb;
 
+		if (codeblock_list(m->content, strlen(m->content), &cb) != 0 || (size_t)block > cb.n) {
+			char *e = cb.n == 0 ? xstrdup("the last reply has no code block")
+			                    : xasprintf("the last reply has no code block %d (it has %zu)", block, cb.n);
+
+			codeblocks_free(&cb);
 			repl_error(r, e);
 			free(e);
 			return -1;
 		}
+		text = xstrdup(cb.v[block - 1].text);
+		codeblocks_free(&cb);
 	} else
 		text = xstrdup(m->content);
 	/* OSC 52: the terminal puts it on the clipboard, even over ssh */

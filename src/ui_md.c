@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "codeblock.h"
 #include "ui_theme.h"
 #include "util.h"
 
@@ -557,7 +558,11 @@ ui_md_text(MD_TEXTTYPE type, const MD_CHAR *t, MD_SIZE n, void *arg)
 	struct ui_md *m = arg;
 
 	if (m->in_code) {
-		buf_append(&m->codebuf, t, n);
+		/* as codeblock_list records it */
+		if (type == MD_TEXT_NULLCHAR)
+			buf_puts(&m->codebuf, "\xef\xbf\xbd");
+		else
+			buf_append(&m->codebuf, t, n);
 		return 0;
 	}
 	switch (type) {
@@ -606,9 +611,10 @@ ui_md_init(struct ui_md *m, struct ui_lines *out, int width, int code_base, bool
 static void
 ui_md_render_at(struct ui_lines *out, const char *text, size_t len, int width, int code_base, bool after)
 {
-	static const MD_PARSER parser = {
+	/* the flags every face parses with, so code blocks count alike */
+	const MD_PARSER parser = {
 		0,
-		MD_FLAG_TABLES | MD_FLAG_STRIKETHROUGH | MD_FLAG_TASKLISTS | MD_FLAG_NOHTML,
+		codeblock_md_flags,
 		ui_md_enter_block,
 		ui_md_leave_block,
 		ui_md_enter_span,

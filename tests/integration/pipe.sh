@@ -180,4 +180,34 @@ P --provider ollama --base-url "$F_URL" -v hi
 expect_contains "no model named: a loaded one is used" "$ERR" "using llama3.2:latest"
 expect_eq "no model named: answer" "Hello, world" "$OUT"
 
+# --- --extract: only the code, as the chat screen numbers its blocks ---------
+CODE_TOKENS='["Here you go:\n\n```sh\n","echo one\n","```\n\nAnd in Python:\n\n~~~python\nprint(2)\n~~~\n\n","````md\n```c\nint x;\n```\n````\n"]'
+start_fake XC ollama '{"models":[{"name":"llama3.2:latest"}],"chat":[{"tokens":'"$CODE_TOKENS"'},{"tokens":'"$CODE_TOKENS"'},{"tokens":'"$CODE_TOKENS"'},{"tokens":'"$CODE_TOKENS"'},{"tokens":["no code, ","only prose"]},{"tokens":["```py\n","print(3)\n"],"error_after":2,"error":"CUDA error"}]}' || exit 1
+XP() { P --provider ollama --base-url "$XC_URL" -m llama3.2 "$@"; }
+XP --extract write a script
+expect_eq "--extract prints the first code block alone" "0 echo one" "$RC $OUT"
+XP --extract=2 again
+expect_eq "--extract=2: a tilde fence counts" "0 print(2)" "$RC $OUT"
+XP --extract=last again
+expect_eq "--extract=last: a fence inside a longer fence is one block" '0 ```c
+int x;
+```' "$RC $OUT"
+XP --extract=4 again
+expect_eq "--extract=4 of 3: status 1, nothing on stdout" "1 " "$RC $OUT"
+expect_contains "it says how many there are" "$ERR" "no code block 4: it has 3"
+expect_contains "and the reply is not lost: it is on stderr" "$ERR" "And in Python:"
+XP --extract prose please
+expect_eq "no code block at all: status 1" "1 " "$RC $OUT"
+expect_contains "the prose reply goes to stderr" "$ERR" "no code, only prose"
+XP --extract cut off
+expect_eq "an error mid-block: status 5, the code that arrived" "5 print(3)" "$RC $OUT"
+XP --extract --json x
+expect_eq "--extract with --json is a usage error" 2 "$RC"
+XP --extract=zero x
+expect_eq "a bad --extract value is a usage error" 2 "$RC"
+expect_contains "naming the value" "$ERR" "--extract takes a block number from 1 or 'last', not 'zero'"
+printf 'extract = 1\n' >"$T_DIR/extract.ini"
+P --config "$T_DIR/extract.ini" --provider ollama --base-url "$XC_URL" -m llama3.2 x
+expect_eq "extract in the configuration file is refused" 2 "$RC"
+
 done_testing
