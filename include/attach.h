@@ -22,7 +22,8 @@ int attach_image(const char *path, struct llm_image *img, char **cause);
 /* Append a text file to b, framed. */
 int attach_text(struct buf *b, const char *path, char **cause);
 /* An image if the file is one (*is_image, into *img), else a text file
- * (appended to b). */
+ * (appended to b, framed with path as given). A leading "~/" is the home
+ * folder, as at a shell: the faces' /attach reads what was typed. */
 int attach_file(const char *path, struct llm_image *img, struct buf *b, bool *is_image, char **cause);
 /* The -i images and -f files of a configuration: images into *images,
  * files appended to *text. Nothing is kept when one fails. */

@@ -7,12 +7,6 @@
 /* Run one exchange; returns the exit status (design.md 1). */
 int pipe_main(struct app *a);
 
-/* Shared with the other faces: read -i images and -f files named in the
- * configuration. Images become base64 (*images, *nimages); files become
- * text appended to *text. -1 with *cause when a file cannot be read. */
-int pipe_attachments(const struct config *cfg, char **text, struct llm_image **images,
-    size_t *nimages, char **cause);
-
 /* Pick a model when none was named: a loaded one, else the first listed.
  * Runs the loop until the backend answers. NULL with *err and *msg. */
 char *pipe_default_model(struct app *a, enum llm_err *err, char **msg);

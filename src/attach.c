@@ -88,9 +88,16 @@ attach_text(struct buf *b, const char *path, char **cause)
 int
 attach_file(const char *path, struct llm_image *img, struct buf *b, bool *is_image, char **cause)
 {
+	const char *home = getenv("HOME");
+	/* typed at a prompt, not expanded by a shell: "~/x" is $HOME/x */
+	char *file = path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home != NULL
+	    ? xasprintf("%s%s", home, path + 1)
+	    : xstrdup(path);
 	size_t len;
-	char *data = util_read_file(path, &len, ATTACH_CAP, cause);
+	char *data = util_read_file(file, &len, ATTACH_CAP, cause);
 	int rc;
+
+	free(file);
 
 	*is_image = false;
 	if (data == NULL)

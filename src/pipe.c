@@ -286,13 +286,6 @@ pipe_sigint(int sig, void *arg)
 		ps->done = true;
 }
 
-int
-pipe_attachments(const struct config *cfg, char **text, struct llm_image **images, size_t *nimages,
-    char **cause)
-{
-	return attach_config(cfg, text, images, nimages, cause);
-}
-
 struct pipe_pick {
 	bool done;
 	enum llm_err err;

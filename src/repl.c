@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "attach.h"
 #include "b64.h"
 #include "buf.h"
 #include "chat.h"
@@ -1632,59 +1633,30 @@ static int
 repl_attach(void *arg, const char *path)
 {
 	struct repl *r = arg;
-	struct config tmp;
-	struct llm_image *img = NULL;
-	size_t nimg = 0;
-	char *file = repl_expand(path), *text = xstrdup(""), *cause = NULL;
-	char *paths[1] = { file };
+	struct llm_image img = { 0 };
+	struct buf b = { 0 };
+	char *cause = NULL;
 	bool image;
-	FILE *fp;
-	unsigned char head[12] = { 0 };
 
-	if ((fp = fopen(file, "rb")) == NULL) {
-		char *e = xasprintf("cannot read %s: %s", path, strerror(errno));
-
-		repl_error(r, e);
-		free(e);
-		free(file);
-		free(text);
-		return -1;
-	}
-	image = fread(head, 1, sizeof head, fp) >= 3 &&
-	    (memcmp(head, "\x89PNG", 4) == 0 || memcmp(head, "\xff\xd8\xff", 3) == 0 || memcmp(head, "GIF8", 4) == 0 ||
-	        (memcmp(head, "RIFF", 4) == 0 && memcmp(head + 8, "WEBP", 4) == 0));
-	fclose(fp);
-	/* the same reading and format as -i and -f */
-	memset(&tmp, 0, sizeof tmp);
-	if (image) {
-		tmp.images = paths;
-		tmp.nimages = 1;
-	} else {
-		tmp.files = paths;
-		tmp.nfiles = 1;
-	}
-	if (pipe_attachments(&tmp, &text, &img, &nimg, &cause) != 0) {
+	/* the same reading and format as -i and -f, and as the TUI's */
+	buf_puts(&b, r->files ? r->files : "");
+	if (attach_file(path, &img, &b, &image, &cause) != 0) {
 		repl_error(r, cause);
 		free(cause);
-		free(file);
-		free(text);
+		buf_free(&b);
 		return -1;
 	}
 	if (image) {
 		r->images = xreallocarray(r->images, r->nimages + 1, sizeof *r->images);
-		r->images[r->nimages++] = img[0];
-		free(img);
+		r->images[r->nimages++] = img;
+		buf_free(&b);
 		printf("image %s goes with the next message\n", path);
 	} else {
-		char *joined = r->files ? xasprintf("%s\n\n%s", r->files, text) : xstrdup(text);
-
 		free(r->files);
-		r->files = joined;
+		r->files = buf_steal(&b);
 		printf("%s goes with the next message\n", path);
 	}
 	fflush(stdout);
-	free(text);
-	free(file);
 	return 0;
 }
 
@@ -1910,7 +1882,7 @@ repl_start(struct repl *r)
 	chat_set_think(r->c, cfg->think);
 	chat_set_stream(r->c, !cfg->no_stream);
 	r->files = xstrdup("");
-	if (pipe_attachments(cfg, &r->files, &r->images, &r->nimages, &cause) != 0) {
+	if (attach_config(cfg, &r->files, &r->images, &r->nimages, &cause) != 0) {
 		fprintf(stderr, "parley: %s\n", cause);
 		free(cause);
 		return LLM_ERR_USAGE;

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "b64.h"
 #include "buf.h"
 #include "chat.h"
@@ -1342,38 +1343,28 @@ static int
 ui_sf_attach(void *arg, const char *path)
 {
 	struct ui *ui = arg;
-	struct config tmp;
-	char *one[1] = { (char *)path }, *text = xstrdup(""), *cause = NULL;
-	struct llm_image *imgs = NULL;
-	size_t n = 0;
+	struct llm_image img = { 0 };
+	struct buf b = { 0 };
+	char *cause = NULL;
+	bool image;
 
-	memset(&tmp, 0, sizeof tmp);
-	tmp.images = one;
-	tmp.nimages = 1;
-	if (pipe_attachments(&tmp, &text, &imgs, &n, &cause) == 0 && n == 1) {
-		ui->imgs = xreallocarray(ui->imgs, ui->nimgs + 1, sizeof *ui->imgs);
-		ui->imgs[ui->nimgs++] = imgs[0];
-		free(imgs);
-		free(text);
-		ui_info(ui, "attached image %s to the next message", path);
-		return 0;
-	}
-	free(cause);
-	cause = NULL;
-	tmp.nimages = 0;
-	tmp.files = one;
-	tmp.nfiles = 1;
-	free(text);
-	text = xstrdup(ui->doc ? ui->doc : "");
-	if (pipe_attachments(&tmp, &text, &imgs, &n, &cause) != 0) {
+	buf_puts(&b, ui->doc ? ui->doc : "");
+	if (attach_file(path, &img, &b, &image, &cause) != 0) {
 		ui_error(ui, "%s", cause);
 		free(cause);
-		free(text);
+		buf_free(&b);
 		return -1;
 	}
-	free(ui->doc);
-	ui->doc = text;
-	ui_info(ui, "attached %s to the next message", path);
+	if (image) {
+		ui->imgs = xreallocarray(ui->imgs, ui->nimgs + 1, sizeof *ui->imgs);
+		ui->imgs[ui->nimgs++] = img;
+		buf_free(&b);
+		ui_info(ui, "attached image %s to the next message", path);
+	} else {
+		free(ui->doc);
+		ui->doc = buf_steal(&b);
+		ui_info(ui, "attached %s to the next message", path);
+	}
 	return 0;
 }
 

@@ -226,6 +226,22 @@ keys e "y" Enter
 expect_screen "yes deletes it" e "deleted 'qwen3:8b'"
 expect_eq "the backend got the delete" '{"model":"qwen3:8b"}' "$(grep '"/api/delete"' "$F_LOG" | tail -1 | jq -c '.body | {model: (.model // .name)}')"
 expect_prompt "the prompt comes back after /rm" e
+# /attach: a text file and an image, read as -f and -i read them
+printf 'the door code is 4711\n' >"$HOME/notes.txt"
+printf '\x89PNG\r\n\x1a\n\0\0' >"$HOME/pic.png"
+keys e "/attach ~/notes.txt" Enter
+expect_screen "/attach a text file" e "~/notes.txt goes with the next message"
+keys e "/attach ~/pic.png" Enter
+expect_screen "/attach an image" e "image ~/pic.png goes with the next message"
+keys e "/attach ~/missing.txt" Enter
+expect_screen "/attach a file that is not there says so" e "missing.txt"
+n=$(chats "$F_LOG")
+keys e "what is the code?" Enter
+wait_chats "$F_LOG" $((n + 1))
+expect_contains "the file goes in the message, framed" "$(last_req '.body.messages[-1].content')" \
+	"--- ~/notes.txt ---\nthe door code is 4711\n--- end of ~/notes.txt ---"
+expect_eq "the image goes beside it, base64" '["iVBORw0KGgoAAA=="]' "$(last_req '.body.messages[-1].images')"
+expect_prompt "the prompt after the attachments" e
 keys e "/quit" Enter
 expect_screen "the REPL leaves after the model commands" e "[exit 0]"
 

@@ -177,6 +177,20 @@ wait_screen "[y/n]" 5
 keys y
 expect_screen "y deletes it" "deleted 'tinyllama:latest'"
 expect_eq "the backend got one delete" 1 "$(grep -c '"/api/delete"' "$P_LOG")"
+# /attach: the same reading as the REPL's and -f/-i
+printf 'the door code is 4711\n' >"$HOME/notes.txt"
+printf '\x89PNG\r\n\x1a\n\0\0' >"$HOME/pic.png"
+keys "/attach ~/notes.txt" Enter
+expect_screen "/attach a text file" "attached ~/notes.txt to the next message"
+keys "/attach ~/pic.png" Enter
+expect_screen "/attach an image" "attached image ~/pic.png to the next message"
+keys "/attach ~/nothing.txt" Enter
+expect_screen "/attach a missing file says so" "nothing.txt"
+keys "what is the code?" Enter
+sent() { [ "$(last_chat "$P_LOG" | jq -r '.body.messages[-1].images[0] // empty')" = "iVBORw0KGgoAAA==" ]; }
+check "the image went with the message" wait_for 10 sent
+expect_contains "the file went in the message, framed" "$(last_chat "$P_LOG" | jq -r '.body.messages[-1].content')" \
+	"--- ~/notes.txt ---"
 end_tui "quit after the pull"
 
 # 10. no backend: the screen still starts and says how to fix it

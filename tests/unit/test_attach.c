@@ -85,6 +85,24 @@ test_file(void **state)
 	free(cause);
 	cause = NULL;
 	buf_free(&b);
+
+	/* typed at a prompt: ~/ is the home folder, the frame keeps what was typed */
+	{
+		char *old = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+
+		setenv("HOME", dir, 1);
+		assert_int_equal(attach_file("~/notes.md", &img, &b, &is_image, &cause), 0);
+		assert_false(is_image);
+		assert_string_equal(b.data, "--- ~/notes.md ---\nline one\nline two\n--- end of ~/notes.md ---\n");
+		buf_free(&b);
+		assert_int_equal(attach_file("~/photo.txt", &img, &b, &is_image, &cause), 0);
+		assert_true(is_image);
+		free(img.mime);
+		free(img.b64);
+		if (old != NULL)
+			setenv("HOME", old, 1);
+		free(old);
+	}
 	free(png);
 	free(txt);
 	free(bin);
