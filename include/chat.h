@@ -54,6 +54,10 @@ void chat_set_model(struct chat *c, const char *model);
 const char *chat_model(const struct chat *c);
 void chat_set_system(struct chat *c, const char *system); /* NULL clears */
 const char *chat_system(const struct chat *c);
+/* The tools /tools turned off in this session: a JSON array of their model
+ * names, or NULL for none; kept with the session's settings. */
+void chat_set_tools_off(struct chat *c, const char *names);
+const char *chat_tools_off(const struct chat *c);
 void chat_set_think(struct chat *c, const char *think); /* NULL, "true", "false", level */
 const char *chat_think(const struct chat *c);
 /* Model options (parley names); borrowed: change it in place, then call

@@ -91,6 +91,10 @@ struct mcp_tool *mcp_tool_at(const struct mcp *m, size_t i);
 struct mcp_tool *mcp_tool_find(const struct mcp *m, const char *llm_name);
 /* Turn a tool on or off for the model; kept across list changes. */
 void mcp_tool_enable(struct mcp *m, struct mcp_tool *t, bool on);
+/* The tools turned off, as a JSON array of model names (NULL: none, or
+ * for mcp_off_names, allocated): a session's /tools choices. */
+void mcp_set_off(struct mcp *m, const char *names);
+char *mcp_off_names(const struct mcp *m);
 /* The enabled tools of picked, ready servers, OpenAI's tools shape; NULL
  * if there are none. */
 json_t *mcp_tools_json(const struct mcp *m);

@@ -17,6 +17,7 @@ struct store_session {
 	char *model;
 	char *system; /* NULL = none */
 	char *options; /* JSON object text, NULL = none */
+	char *tools; /* JSON array of the tools /tools turned off, NULL = none */
 	char *origin; /* tui, repl, pipe, api */
 	int64_t created; /* unix ms */
 	int64_t updated; /* unix ms */

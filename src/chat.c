@@ -64,6 +64,7 @@ struct chat {
 	char *new_title; /* title for the session to create */
 	char *new_id; /* a client's own id for the session to create */
 	char *model, *system, *think;
+	char *tools_off; /* JSON array of tools /tools turned off, NULL = none */
 	json_t *options, *tools, *tool_choice, *format, *schema_spec;
 	bool stream;
 	bool settings_dirty;
@@ -187,6 +188,7 @@ chat_free(struct chat *c)
 	free(c->origin);
 	free(c->model);
 	free(c->system);
+	free(c->tools_off);
 	free(c->think);
 	free(c->ctx_model);
 	json_decref(c->options);
@@ -234,6 +236,7 @@ chat_bind(struct chat *c, struct store_session *s, char **cause)
 	if (s->model != NULL && s->model[0] != '\0')
 		chat_set_str(&c->model, s->model);
 	chat_set_str(&c->system, s->system);
+	chat_set_str(&c->tools_off, s->tools);
 	json_decref(c->options);
 	c->options = s->options ? json_loads(s->options, 0, NULL) : NULL;
 	if (!json_is_object(c->options)) {
@@ -590,6 +593,21 @@ chat_system(const struct chat *c)
 }
 
 void
+chat_set_tools_off(struct chat *c, const char *names)
+{
+	if (util_streq(c->tools_off, names))
+		return;
+	chat_set_str(&c->tools_off, names);
+	c->settings_dirty = true;
+}
+
+const char *
+chat_tools_off(const struct chat *c)
+{
+	return c->tools_off;
+}
+
+void
 chat_set_think(struct chat *c, const char *think)
 {
 	chat_set_str(&c->think, think);
@@ -650,6 +668,7 @@ chat_ensure_session(struct chat *c, struct store_msg *first, char **cause)
 	s->model = xstrdup(c->model ? c->model : "");
 	s->system = c->system ? xstrdup(c->system) : NULL;
 	s->options = json_object_size(c->options) ? json_dumps(c->options, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	s->tools = c->tools_off ? xstrdup(c->tools_off) : NULL;
 	s->origin = xstrdup(c->origin);
 	if (first != NULL)
 		rc = store_session_start(c->app->store, s, first, cause);
@@ -671,6 +690,7 @@ chat_save_settings(struct chat *c, char **cause)
 		return 0;
 	chat_set_str(&c->sess->model, c->model ? c->model : "");
 	chat_set_str(&c->sess->system, c->system);
+	chat_set_str(&c->sess->tools, c->tools_off);
 	free(c->sess->options);
 	c->sess->options = json_object_size(c->options) ? json_dumps(c->options, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	chat_set_str(&c->sess->provider, c->app->prov ? c->app->prov->kind : "");

@@ -430,6 +430,25 @@ mcp_name_taken(struct mcp *m, size_t upto, const char *name)
 	return false;
 }
 
+/* Whether t is offered: not turned off, and among those --tools named for
+ * its server (if it named any). */
+static void
+mcp_tool_pick(const struct mcp *m, const struct mcp_server *s, struct mcp_tool *t)
+{
+	t->enabled = json_object_get(m->off, t->llm_name) == NULL;
+	if (s->only != NULL) {
+		size_t q;
+		json_t *o;
+		bool in = false;
+
+		json_array_foreach(s->only, q, o)
+		{
+			in = in || util_streq(json_string_value(o), t->llm_name) || util_streq(json_string_value(o), t->name);
+		}
+		t->enabled = t->enabled && in;
+	}
+}
+
 static void
 mcp_tools_rebuild(struct mcp *m)
 {
@@ -462,18 +481,7 @@ mcp_tools_rebuild(struct mcp *m)
 			}
 			free(t->llm_name);
 			t->llm_name = name;
-			t->enabled = json_object_get(m->off, name) == NULL;
-			if (s->only != NULL) {
-				size_t q;
-				json_t *o;
-				bool in = false;
-
-				json_array_foreach(s->only, q, o)
-				{
-					in = in || util_streq(json_string_value(o), name) || util_streq(json_string_value(o), t->name);
-				}
-				t->enabled = t->enabled && in;
-			}
+			mcp_tool_pick(m, s, t);
 			m->tools[m->ntools++] = t;
 		}
 	}
@@ -1155,6 +1163,43 @@ mcp_tool_enable(struct mcp *m, struct mcp_tool *t, bool on)
 		json_object_del(m->off, t->llm_name);
 	else
 		json_object_set_new(m->off, t->llm_name, json_true());
+}
+
+void
+mcp_set_off(struct mcp *m, const char *names)
+{
+	json_t *a = names != NULL ? json_loads(names, 0, NULL) : NULL, *v;
+	size_t i;
+
+	json_object_clear(m->off);
+	json_array_foreach(a, i, v)
+	{
+		if (json_is_string(v))
+			json_object_set_new(m->off, json_string_value(v), json_true());
+	}
+	json_decref(a);
+	for (i = 0; i < m->ntools; i++)
+		mcp_tool_pick(m, m->tools[i]->server, m->tools[i]);
+}
+
+char *
+mcp_off_names(const struct mcp *m)
+{
+	json_t *a;
+	const char *k;
+	json_t *v;
+	char *s;
+
+	if (json_object_size(m->off) == 0)
+		return NULL;
+	a = json_array();
+	json_object_foreach((json_t *)m->off, k, v)
+	{
+		json_array_append_new(a, json_string(k));
+	}
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
 }
 
 json_t *

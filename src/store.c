@@ -30,6 +30,8 @@
  *       transcript is one branch); sessions.head names the leaf of the
  *       branch on show (NULL = the newest message); an index on
  *       (session, parent) for a message's children.
+ *   v4  sessions.tools: the tools the session has turned off with /tools,
+ *       a JSON array of their model names (NULL = none off).
  *
  * messages.parent is a plain integer, not a foreign key: a self-reference
  * would make every message delete search the table for children. A parent
@@ -61,7 +63,8 @@
  *                  entry of "messages", or null for a root)}]}
  *
  * "version" is 2; "session" also has "head", the index of the message the
- * session shows (null when empty), and "messages" holds every branch.
+ * session shows (null when empty), and "tools_off" (array of tool names
+ * or null, absent in older files), and "messages" holds every branch.
  * Version 1 files (parley before branches) held the transcript alone with
  * "parent" null throughout: each message follows the one before it.
  *
@@ -84,7 +87,7 @@
 #include "buf.h"
 #include "util.h"
 
-#define STORE_SCHEMA 3
+#define STORE_SCHEMA 4
 #define STORE_EXPORT_VERSION 2
 #define STORE_PREVIEW_MAX 60
 #define STORE_BUSY_MS 10000
@@ -132,7 +135,7 @@ enum store_stmt_id {
 };
 
 #define SESSION_COLS "id, title, provider, model, system, options, origin, " \
-	             "created, updated, nmessages, head"
+	             "created, updated, nmessages, head, tools"
 #define MSG_COLS "id, session, parent, role, content, thinking, tool_calls, " \
 	         "tool_call_id, tool_name, attachments, model, state, error, " \
 	         "prompt_tokens, reply_tokens, estimated, ttft_ms, total_ns, " \
@@ -149,8 +152,8 @@ static const char *const store_sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_SESSION_INSERT] = "INSERT INTO sessions (id, title, provider, model, "
-	                     "system, options, origin, created, updated) "
-	                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+	                     "system, options, origin, created, updated, tools) "
+	                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
 	[S_SESSION_BY_ID] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1",
 	/* Ids are [A-Za-z0-9._-] and '~' sorts after them: a range scan on
 	 * the key. */
@@ -164,7 +167,7 @@ static const char *const store_sql[S_COUNT] = {
 	                   "OR instr(lower(title), lower(?1)) > 0 OR instr(id, lower(?1)) > 0 "
 	                   "ORDER BY updated DESC, rowid DESC LIMIT ?2",
 	[S_SESSION_UPDATE] = "UPDATE sessions SET title = ?2, provider = ?3, "
-	                     "model = ?4, system = ?5, options = ?6 WHERE id = ?1",
+	                     "model = ?4, system = ?5, options = ?6, tools = ?7 WHERE id = ?1",
 	[S_SESSION_RENAME] = "UPDATE sessions SET title = ?2 WHERE id = ?1",
 	[S_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
 	[S_SESSION_CLEAR] = "DELETE FROM messages WHERE session = ?1",
@@ -300,6 +303,9 @@ static const char *const store_schema[STORE_SCHEMA] = {
 	"UPDATE sessions SET head ="
 	" (SELECT max(id) FROM messages WHERE messages.session = sessions.id);"
 	"CREATE INDEX messages_parent ON messages(session, parent);",
+
+	/* v3 -> v4 */
+	"ALTER TABLE sessions ADD COLUMN tools TEXT;",
 };
 
 static const char *const store_state_names[] = {
@@ -852,6 +858,7 @@ store_row_session(sqlite3_stmt *s)
 	ss->updated = sqlite3_column_int64(s, 8);
 	ss->nmessages = sqlite3_column_int64(s, 9);
 	ss->head = sqlite3_column_int64(s, 10);
+	ss->tools = store_col_text(s, 11);
 	return ss;
 }
 
@@ -894,6 +901,7 @@ store_session_insert(struct store *st, struct store_session *s, char **cause)
 		store_bind_text(q, 6, s->options);
 		sqlite3_bind_text(q, 7, s->origin ? s->origin : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 8, now);
+		store_bind_text(q, 9, s->tools);
 		rc = store_run(st, q);
 		if (rc == SQLITE_OK) {
 			if (!preset) {
@@ -1113,6 +1121,7 @@ store_session_update(struct store *st, const struct store_session *ss, char **ca
 	sqlite3_bind_text(s, 4, ss->model ? ss->model : "", -1, SQLITE_STATIC);
 	store_bind_text(s, 5, ss->system);
 	store_bind_text(s, 6, ss->options);
+	store_bind_text(s, 7, ss->tools);
 	rc = store_write1(st, s, "updating a session", cause);
 	return rc == 1 ? store_no_session(ss->id, cause) : rc;
 }
@@ -1192,6 +1201,7 @@ store_session_free(struct store_session *s)
 	free(s->model);
 	free(s->system);
 	free(s->options);
+	free(s->tools);
 	free(s->origin);
 	free(s);
 }
@@ -1993,6 +2003,7 @@ store_session_fork(struct store *st, const char *id, int64_t upto, const char *t
 	ns->model = xstrdup(ss->model);
 	ns->system = ss->system ? xstrdup(ss->system) : NULL;
 	ns->options = ss->options ? xstrdup(ss->options) : NULL;
+	ns->tools = ss->tools ? xstrdup(ss->tools) : NULL;
 	ns->origin = xstrdup(ss->origin);
 	if (store_begin(st, cause) != 0)
 		goto fail;
@@ -2081,11 +2092,11 @@ store_export_json(struct store *st, const char *id, json_t **out, char **cause)
 		                                      "s:I, s:I, s:I, s:o}",
 		                                "role", m->role, "content", store_json_str(m->content), "thinking", store_json_str(m->thinking), "tool_calls", store_json_text(m->tool_calls), "tool_call_id", store_json_str(m->tool_call_id), "tool_name", store_json_str(m->tool_name), "attachments", store_json_text(m->attachments), "model", store_json_str(m->model), "state", store_state_names[m->state], "error", store_json_str(m->error), "prompt_tokens", store_json_count(m->prompt_tokens), "reply_tokens", store_json_count(m->reply_tokens), "estimated", m->estimated, "ttft_ms", store_json_count(m->ttft_ms), "total_ns", (json_int_t)m->total_ns, "load_ns", (json_int_t)m->load_ns, "prompt_ns", (json_int_t)m->prompt_ns, "eval_ns", (json_int_t)m->eval_ns, "created", (json_int_t)m->created, "parent", parent));
 	}
-	doc = json_pack("{s:i, s:{s:s, s:o, s:s, s:s, s:o, s:o, s:s, s:I, s:I, s:o}, s:o}",
+	doc = json_pack("{s:i, s:{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:o}, s:o}",
 	    "version", STORE_EXPORT_VERSION, "session", "id", ss->id, "title", store_json_str(ss->title),
 	    "provider", ss->provider, "model", ss->model,
 	    "system", store_json_str(ss->system),
-	    "options", store_json_text(ss->options), "origin", ss->origin,
+	    "options", store_json_text(ss->options), "tools_off", store_json_text(ss->tools), "origin", ss->origin,
 	    "created", (json_int_t)ss->created, "updated", (json_int_t)ss->updated,
 	    "head", jhead, "messages", msgs);
 	store_msgs_free(v, n);
@@ -2279,6 +2290,11 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 		return util_fail(cause, "session: \"head\" must be the index of a message or null");
 	if (store_imp_json(js, "options", JSON_OBJECT, "session", &ss.options, cause) != 0)
 		return -1;
+	if (store_imp_json(js, "tools_off", JSON_ARRAY, "session", &ss.tools, cause) != 0) {
+		free(ss.options);
+		free(ss.tools);
+		return -1;
+	}
 	ss.system = (char *)system;
 	ss.created = created > 0 ? created : util_wall_ms();
 
@@ -2290,6 +2306,7 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 
 		if (store_imp_msg(json_array_get(jmsgs, i), i, &m, &parent, cause) != 0) {
 			free(ss.options);
+			free(ss.tools);
 			return -1;
 		}
 		store_imp_msg_clear(&m);
@@ -2297,6 +2314,7 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 
 	if (store_begin(st, cause) != 0) {
 		free(ss.options);
+		free(ss.tools);
 		return -1;
 	}
 	ss.id = NULL;
@@ -2353,6 +2371,7 @@ store_import_json(struct store *st, json_t *doc, char **id_out, char **cause)
 		goto fail_nr;
 	free(ids);
 	free(ss.options);
+	free(ss.tools);
 	*id_out = ss.id;
 	return 0;
 
@@ -2361,6 +2380,7 @@ fail:
 fail_nr:
 	free(ids);
 	free(ss.options);
+	free(ss.tools);
 	free(ss.id);
 	return -1;
 }

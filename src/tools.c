@@ -132,6 +132,9 @@ tools_free(struct tools *t)
 void
 tools_offer(struct tools *t)
 {
+	/* the session's own /tools choices: another session may be on show
+	 * since the last turn */
+	mcp_set_off(t->mcp, chat_tools_off(t->chat));
 	chat_set_tools(t->chat, mcp_tools_json(t->mcp), NULL);
 }
 
@@ -139,6 +142,7 @@ void
 tools_new_turn(struct tools *t)
 {
 	t->round = 0;
+	tools_offer(t);
 }
 
 bool
@@ -175,6 +179,7 @@ tools_command(struct tools *t, const char *args, char **cause)
 	}
 	while (*args == ' ')
 		args++;
+	mcp_set_off(t->mcp, chat_tools_off(t->chat));
 	if (*args == '\0') {
 		for (size_t i = 0; i < mcp_tool_count(t->mcp); i++) {
 			struct mcp_tool *tool = mcp_tool_at(t->mcp, i);
@@ -217,7 +222,20 @@ tools_command(struct tools *t, const char *args, char **cause)
 		util_fail(cause, "no tool or server is called %s (see /tools)", what);
 		return NULL;
 	}
-	tools_offer(t);
+	{
+		/* kept with the session, for the next time it is opened */
+		char *off = mcp_off_names(t->mcp), *why = NULL, *text;
+
+		chat_set_tools_off(t->chat, off);
+		free(off);
+		tools_offer(t);
+		if (chat_save_settings(t->chat, &why) != 0) {
+			text = xasprintf("%zu tool%s %s (not saved with the session: %s)", n, n == 1 ? "" : "s",
+			    enable ? "on" : "off", why);
+			free(why);
+			return text;
+		}
+	}
 	return xasprintf("%zu tool%s %s", n, n == 1 ? "" : "s", enable ? "on" : "off");
 }
 
@@ -390,6 +408,9 @@ tools_step(struct tools *t)
 		return;
 	}
 	tools_fill(t, t->next);
+	/* on or off by this chat's session (the listener's chats share one
+	 * set of servers) */
+	mcp_set_off(t->mcp, chat_tools_off(t->chat));
 	if (t->cur.tool == NULL || !t->cur.tool->enabled) {
 		struct mcp_server *s = tools_server_of(t, t->cur.name);
 

@@ -235,5 +235,17 @@ expect_eq "REPL: after /tools off, no tools are offered" "14 14 14 14 0" \
 	"$(jq -r 'select(.path=="/api/chat")|.body.tools|length' "$Q_LOG" | tr '\n' ' ' | sed 's/ $//')"
 expect_contains "REPL: /tools off with a name that matches nothing" "$REPL" "no tool or server is called nothing"
 
+# /tools choices belong to the session: resumed, they hold; a new one starts with all
+printf 'still off?\n/tools\n' |
+	"$PARLEY_BIN" --repl --provider ollama --base-url "$Q_URL" -m qwen3:8b --mcp "$MCP" --tools fs -c >"$T_DIR/repl2.out" 2>&1
+expect_eq "a resumed session keeps its tools off" "0" "$(last_chat "$Q_LOG" | jq '.body.tools | length')"
+expect_contains "and /tools shows them off" "$(cat "$T_DIR/repl2.out")" "off fs__write_file"
+printf 'fresh start\n' |
+	"$PARLEY_BIN" --repl --provider ollama --base-url "$Q_URL" -m qwen3:8b --mcp "$MCP" --tools fs --new >/dev/null 2>&1
+expect_eq "a new session is offered every tool again" "14" "$(last_chat "$Q_LOG" | jq '.body.tools | length')"
+sid=$("$PARLEY_BIN" sessions list --json | jq -r '[.[] | select(.title == "the code?")][0].id')
+run_parley sessions export "$sid" --format json
+expect_eq "the choices go with an export" "14" "$(jq '.session.tools_off | length' <<<"$OUT")"
+
 check "no sanitizer report" test -z "$(grep -E 'Sanitizer|runtime error' <<<"$ERR")"
 done_testing

@@ -174,7 +174,7 @@ test_open_creates(void **state)
 	char *mode;
 
 	assert_string_equal(store_path(st), f->db);
-	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
 	mode = raw_text(f->db, "PRAGMA journal_mode");
 	assert_string_equal(mode, "wal");
 	free(mode);
@@ -182,7 +182,7 @@ test_open_creates(void **state)
 	/* Opening again is quiet and keeps the version. */
 	st = open_ok(f->db);
 	store_close(st);
-	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
 }
 
 static void
@@ -796,6 +796,7 @@ rich_session(struct store *st)
 	s.model = (char *)"qwen3";
 	s.system = (char *)"You are terse.";
 	s.options = (char *)"{\"temperature\":0.5,\"stop\":[\"x\"]}";
+	s.tools = (char *)"[\"fs__write_file\",\"memory__delete_entities\"]";
 	s.origin = (char *)"api";
 	assert_int_equal(store_session_new(st, &s, &cause), 0);
 	u = add_msg(st, s.id, "user", "weather in Oslo?");
@@ -1081,7 +1082,9 @@ test_migrate_v2(void **state)
 	raw_exec(path, sql);
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
 	st = open_ok(path);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
+	/* v4: no session has turned a tool off yet */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sessions WHERE tools IS NOT NULL"), 0);
 	/* the session without parents is one branch, in order */
 	assert_path(st, "6hq1ub7b", "6 7 8");
 	assert_int_equal(raw_int(path, "SELECT parent FROM messages WHERE id = 8"), 7);
@@ -1133,6 +1136,8 @@ test_export_import(void **state)
 	assert_int_equal(json_integer_value(json_object_get(doc, "version")), 2);
 	assert_int_equal(json_array_size(json_object_get(doc, "messages")), 6);
 	assert_true(json_is_object(json_object_get(json_object_get(doc, "session"), "options")));
+	/* the /tools choices go with it */
+	assert_int_equal(json_array_size(json_object_get(json_object_get(doc, "session"), "tools_off")), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "messages"), 1), "parent")), 0);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "messages"), 3), "state")), "interrupted");
 
@@ -1235,7 +1240,7 @@ test_migrate_v1(void **state)
 	    " ('old00002', 'user', 'hi', 1500000000000);"
 	    "PRAGMA user_version = 1;");
 	st = open_ok(path);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
 	assert_int_equal(store_session_list(st, NULL, 0, &v, &n, &cause), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0]->id, "old00001");
