@@ -5,55 +5,7 @@
 # the request, one-line errors, history recalled after a restart, and
 # Ctrl-C stopping a reply (kept, marked interrupted) or clearing the line.
 . "$TESTS_DIR/lib.sh"
-
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "not ok 1 - tmux is not installed (make deps)"
-	exit 1
-fi
-
-SOCK="parley-test-$$"
-TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
-trap 'TM kill-server 2>/dev/null; t_cleanup' EXIT
-
-# start_repl NAME ARGS...: parley --repl in its own tmux session, 100x30.
-start_repl() {
-	local name=$1 cmd
-	shift
-	cmd="$(printf '%q ' "$PARLEY_BIN" --repl "$@") 2>>$(printf '%q' "$T_DIR/$name.stderr"); echo \"[exit \$?]\"; sleep 600"
-	TM new-session -d -s "$name" -x 100 -y 30 \
-		-e HOME="$HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" -e XDG_DATA_HOME="$XDG_DATA_HOME" \
-		-e XDG_STATE_HOME="$XDG_STATE_HOME" -e TERM=xterm-256color -e LANG=C.UTF-8 -e NO_PROXY='*' \
-		-e ASAN_OPTIONS="${ASAN_OPTIONS:-}" -e UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" "$cmd"
-}
-
-# The screen with some scrollback.
-screen() { TM capture-pane -p -J -S -100 -t "$1"; }
-keys() {
-	local s=$1
-	shift
-	TM send-keys -t "$s" "$@"
-}
-
-# wait_screen SESSION TEXT SECONDS: until TEXT is on the screen.
-wait_screen() {
-	local end=$(($(date +%s%N) + $3 * 1000000000))
-	while ! screen "$1" | grep -qF -- "$2"; do
-		if [ "$(date +%s%N)" -gt "$end" ]; then
-			WAITED=$(screen "$1" | grep -v '^$' | tail -n 12)
-			return 1
-		fi
-		sleep 0.02
-	done
-}
-
-# expect_screen NAME SESSION TEXT [SECONDS]
-expect_screen() {
-	if wait_screen "$2" "$3" "${4:-5}"; then
-		ok "$1"
-	else
-		not_ok "$1" "waited for: $3" "screen:" "$WAITED"
-	fi
-}
+. "$TESTS_DIR/repl_lib.sh"
 
 # The last line on the screen that is not empty.
 last_line() { screen "$1" | grep -v '^$' | tail -n 1; }
