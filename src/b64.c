@@ -5,6 +5,7 @@
 #include "b64.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -31,4 +32,27 @@ b64_encode(const void *p, size_t n)
 
 	b64_append(&b, p, n);
 	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+bool
+b64_valid(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n");
+
+	return n > 0 && s[n] == '\0';
+}
+
+const char *
+b64_image_mime(const char *b64)
+{
+	/* the base64 of each format's magic bytes */
+	if (util_prefix(b64, "iVBORw0KGgo"))
+		return "image/png";
+	if (util_prefix(b64, "/9j/"))
+		return "image/jpeg";
+	if (util_prefix(b64, "R0lGOD"))
+		return "image/gif";
+	if (util_prefix(b64, "UklGR"))
+		return "image/webp";
+	return "image/png";
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "jscan.h"
 #include "util.h"
 
@@ -615,26 +616,6 @@ wire_ollama_parse_options(json_t *opts, json_t *out, char **cause)
 	return 0;
 }
 
-static bool
-wire_ollama_b64_ok(const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n");
-
-	return n > 0 && s[n] == '\0';
-}
-
-static const char *
-wire_ollama_sniff(const char *b64)
-{
-	if (util_prefix(b64, "/9j/"))
-		return "image/jpeg";
-	if (util_prefix(b64, "R0lGOD"))
-		return "image/gif";
-	if (util_prefix(b64, "UklGR"))
-		return "image/webp";
-	return "image/png";
-}
-
 /* images: raw base64 strings (a data: URL's prefix is dropped). */
 static int
 wire_ollama_parse_images(json_t *v, struct llm_msg *m, const char *where, char **cause)
@@ -653,10 +634,10 @@ wire_ollama_parse_images(json_t *v, struct llm_msg *m, const char *where, char *
 
 		if (s != NULL && util_prefix(s, "data:") && (comma = strchr(s, ',')) != NULL)
 			s = comma + 1;
-		if (s == NULL || !wire_ollama_b64_ok(s))
+		if (s == NULL || !b64_valid(s))
 			return util_fail(cause, "%s[%zu]: must be base64 image data", where, i);
 		m->images[i].b64 = xstrdup(s);
-		m->images[i].mime = xstrdup(wire_ollama_sniff(s));
+		m->images[i].mime = xstrdup(b64_image_mime(s));
 		m->nimages = i + 1;
 	}
 	return 0;

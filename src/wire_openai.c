@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "jscan.h"
 #include "util.h"
@@ -656,29 +657,6 @@ static const char *const wire_openai_efforts[][2] = {
 	{ "max", "max" },
 };
 
-/* Guess an image type from the first bytes of its base64 text. */
-static const char *
-wire_openai_sniff(const char *b64)
-{
-	if (util_prefix(b64, "iVBORw0KGgo"))
-		return "image/png";
-	if (util_prefix(b64, "/9j/"))
-		return "image/jpeg";
-	if (util_prefix(b64, "R0lGOD"))
-		return "image/gif";
-	if (util_prefix(b64, "UklGR"))
-		return "image/webp";
-	return "image/png";
-}
-
-static bool
-wire_openai_b64_ok(const char *s)
-{
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n");
-
-	return n > 0 && s[n] == '\0';
-}
-
 /* data:[<mime>][;base64],<data> -> an llm_image; cause names the field. */
 static int
 wire_openai_image(const char *url, struct llm_image *img, const char *where, char **cause)
@@ -692,12 +670,12 @@ wire_openai_image(const char *url, struct llm_image *img, const char *where, cha
 	semi = memchr(url, ';', (size_t)(comma - url));
 	if (semi == NULL || (size_t)(comma - semi) != 7 || memcmp(semi, ";base64", 7) != 0)
 		return util_fail(cause, "%s: only base64 data: URLs are supported", where);
-	if (!wire_openai_b64_ok(comma + 1))
+	if (!b64_valid(comma + 1))
 		return util_fail(cause, "%s: image data is not valid base64", where);
 	if (semi > url + 5)
 		img->mime = xstrndup(url + 5, (size_t)(semi - url - 5));
 	else
-		img->mime = xstrdup(wire_openai_sniff(comma + 1));
+		img->mime = xstrdup(b64_image_mime(comma + 1));
 	if (!util_prefix(img->mime, "image/")) {
 		free(img->mime);
 		img->mime = NULL;

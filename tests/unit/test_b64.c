@@ -47,12 +47,29 @@ test_all_bytes(void **state)
 	buf_free(&b);
 }
 
+static void
+test_checks(void **state)
+{
+	(void)state;
+	assert_true(b64_valid("aGVsbG8="));
+	assert_true(b64_valid("aGVs\r\nbG8="));
+	assert_false(b64_valid(""));
+	assert_false(b64_valid("not base64!"));
+	assert_false(b64_valid("aGVsbG8=\x01"));
+	assert_string_equal(b64_image_mime("iVBORw0KGgoAAA=="), "image/png");
+	assert_string_equal(b64_image_mime("/9j/4AAQ"), "image/jpeg");
+	assert_string_equal(b64_image_mime("R0lGODlh"), "image/gif");
+	assert_string_equal(b64_image_mime("UklGRiQAAABXRUJQ"), "image/webp");
+	assert_string_equal(b64_image_mime("AAAA"), "image/png");
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc4648),
 		cmocka_unit_test(test_all_bytes),
+		cmocka_unit_test(test_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
