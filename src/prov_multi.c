@@ -35,6 +35,11 @@
 #define MULTI_BACKOFF_MIN_MS 1000
 #define MULTI_BACKOFF_MAX_MS 60000
 #define MULTI_UP_CHECK_MS 30000
+/* A request waits this long for every backend's list; then a backend that
+ * has answered with the model will do, and the slow ones are not waited
+ * for (a machine that is asleep, or whose address swallows packets, would
+ * otherwise hold every first request up to its timeout). */
+#define MULTI_PATIENCE_MS 1000
 
 struct multi;
 
@@ -54,6 +59,7 @@ struct mb {
 	struct prov_model_list *models; /* last list, or NULL */
 	int64_t listed_at;
 	struct prov_req *ping; /* health check running */
+	bool slow; /* a list outlasted a request's patience and is still out */
 };
 
 struct multi {
@@ -247,9 +253,13 @@ struct mgather {
 	prov_list_cb lcb;
 	prov_done_cb dcb;
 	void *arg;
-	/* internal: run once every list is in */
+	/* internal: run once every list is in, or at patience's end once
+	 * enough(ctx) says the lists in will do */
 	void (*then)(void *ctx, bool cancelled);
+	bool (*enough)(void *ctx);
 	void *ctx;
+	struct loop_timer *patience;
+	bool detached; /* then has run: the rest only updates the lists */
 	struct mgather *prev, *next; /* in m->gathers */
 };
 
@@ -274,6 +284,7 @@ multi_part_list(enum llm_err err, const char *msg, struct prov_model_list *list,
 	pt->err = err;
 	pt->msg = multi_dup(msg);
 	pt->ok = err == LLM_OK;
+	b->slow = false;
 	multi_note(b, err, msg);
 	if (err == LLM_OK && g->kind == MG_LIST) {
 		prov_model_list_free(b->models);
@@ -336,8 +347,8 @@ multi_gather(struct multi *m, enum multi_gather_kind kind)
 		struct mb *b = m->v[i];
 		struct mpart *pt = &g->parts[g->nparts];
 
-		if (b->state == PROV_BACKEND_DOWN && now < b->retry_at)
-			continue;
+		if ((b->state == PROV_BACKEND_DOWN && now < b->retry_at) || b->slow)
+			continue; /* down, or asked already and not answering */
 		pt->g = g;
 		pt->b = b;
 		g->nparts++;
@@ -381,6 +392,7 @@ multi_gather_why(const struct mgather *g, enum llm_err *err)
 static void
 multi_gather_free(struct mgather *g)
 {
+	loop_timer_cancel(g->m->self->loop, g->patience);
 	if (g->prev != NULL)
 		g->prev->next = g->next;
 	else
@@ -406,6 +418,12 @@ multi_gather_finish(void *arg)
 	char *why;
 
 	g->fin = NULL;
+	loop_timer_cancel(g->m->self->loop, g->patience);
+	g->patience = NULL;
+	if (g->detached) {
+		multi_gather_free(g);
+		return;
+	}
 	for (size_t i = 0; i < g->nparts; i++)
 		ok += g->parts[i].ok;
 	if (g->then != NULL) {
@@ -454,6 +472,24 @@ multi_gather_finish(void *arg)
 	}
 	g->lcb(LLM_OK, NULL, out, g->arg);
 	multi_gather_free(g);
+}
+
+/* Patience is over: go on with the lists in if they will do, and let the
+ * slow backends' answers come in the background. */
+static void
+multi_gather_patience(void *arg)
+{
+	struct mgather *g = arg;
+
+	g->patience = NULL;
+	if (g->then == NULL || g->cancelled || g->pending == 0 || !g->enough(g->ctx))
+		return;
+	for (size_t i = 0; i < g->nparts; i++)
+		if (g->parts[i].req != NULL)
+			g->parts[i].b->slow = true; /* not waited for again till it answers */
+	g->then(g->ctx, false);
+	g->then = NULL;
+	g->detached = true;
 }
 
 static void
@@ -582,7 +618,7 @@ multi_lists_ready(const struct multi *m)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct mb *b = m->v[i];
 
-		if (b->state == PROV_BACKEND_DOWN && now < b->retry_at)
+		if ((b->state == PROV_BACKEND_DOWN && now < b->retry_at) || b->slow)
 			continue;
 		if (!multi_fresh(b))
 			return false;
@@ -922,6 +958,23 @@ multi_route_cancel(void *arg)
 	/* else a list or the next try is pending: it sees the flag */
 }
 
+/* A backend that is up has listed the model: routing need not wait for
+ * the others. */
+static bool
+multi_route_enough(void *ctx)
+{
+	struct mroute *r = ctx;
+	char *bare = NULL;
+	bool found = false;
+
+	(void)prov_multi_split(r->m->self, r->model, &bare);
+	for (size_t i = 0; i < r->m->n && !found; i++)
+		found = r->m->v[i]->models != NULL && r->m->v[i]->state == PROV_BACKEND_UP &&
+		    multi_has(r->m->v[i], bare != NULL ? bare : r->model);
+	free(bare);
+	return found;
+}
+
 static struct mroute *
 multi_route_new(struct prov *p, enum multi_op op, const char *model, void *arg)
 {
@@ -949,7 +1002,9 @@ multi_route_new(struct prov *p, enum multi_op op, const char *model, void *arg)
 		struct mgather *g = multi_gather(m, MG_LIST);
 
 		g->then = multi_route_start;
+		g->enough = multi_route_enough;
 		g->ctx = r;
+		g->patience = loop_timer_add(p->loop, MULTI_PATIENCE_MS, multi_gather_patience, g);
 	}
 	return r;
 }

@@ -126,4 +126,21 @@ done
 wait "${CURLS[@]}"
 expect_eq "both answered" "abc abc" "$(jq -r '.choices[0].message.content' "$T_DIR/r1") $(jq -r '.choices[0].message.content' "$T_DIR/r2")"
 expect_eq "the second went to the idle backend" "1 1" "$(chats "$S1_LOG") $(chats "$S2_LOG")"
+
+# a backend whose list never comes (a machine asleep, an address that
+# swallows packets) does not hold up a model another backend has
+start_fake Z openai '{"models":[{"name":"llama3.2:latest"}],"models_delay_ms":-1}' || exit 1
+printf '[backend gpu]\nbase-url = %s\n[backend sleepy]\nprovider = openai\nbase-url = %s\n' "$G_URL" "$Z_URL" >"$T_DIR/sleepy.ini"
+timeout 20 "$PARLEY_BIN" --config "$T_DIR/sleepy.ini" -m llama3.2 "not waiting" >"$T_DIR/sleepy.out" 2>&1
+expect_eq "pipe: the answer comes from the backend that listed it" "0 echo: not waiting" "$? $(cat "$T_DIR/sleepy.out")"
+PARLEY_CONFIG="$T_DIR/sleepy.ini" start_serve W --listen 127.0.0.1:0 || exit 1
+zlists() { jq -c 'select(.path == "/v1/models")' "$Z_LOG" | wc -l; }
+for i in 1 2 3; do
+	[ "$i" = 2 ] && asked=$(zlists)
+	code=$(curl -s -m 20 -o "$T_DIR/w$i" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\",\"content\":\"w$i\"}]}" \
+		"$W_URL/v1/chat/completions")
+	expect_eq "serve, request $i: answered by the gpu" "200 echo: w$i" "$code $(jq -r '.choices[0].message.content' "$T_DIR/w$i")"
+done
+expect_eq "the sleepy backend, still asked, is not asked again by each request" "$asked" "$(zlists)"
 done_testing
