@@ -603,8 +603,11 @@ mcp_initialized(struct mcp_server *s, json_t *result, const char *err, void *arg
 	}
 	if (json_object_get(json_object_get(result, "capabilities"), "tools") == NULL) {
 		/* a server of prompts or resources only: ready, with no tools */
+		json_t *none = json_pack("{s:[]}", "tools");
+
 		s->page = json_array();
-		mcp_listed(s, json_pack("{s:[]}", "tools"), NULL, NULL);
+		mcp_listed(s, none, NULL, NULL);
+		json_decref(none);
 		return;
 	}
 	mcp_list_page(s, NULL);

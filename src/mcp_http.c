@@ -7,6 +7,13 @@
  * brings what is not tied to a request, such as tools/list_changed; it is
  * opened again after a drop, honouring retry: and Last-Event-ID.
  *
+ * A request's own event stream may end before its answer (the server
+ * closes it to free the connection, or the network drops it). If it gave
+ * events an id, the answer is asked for again as the spec says: a GET with
+ * Last-Event-ID after the stream's retry: time (struct mcp_http_resume),
+ * and so on while the server keeps closing early; with no id to resume
+ * from, the request fails at once rather than waiting for its timeout.
+ *
  * The server's Mcp-Session-Id is sent back on every request, with
  * MCP-Protocol-Version. A 404 for a request that carried the session (or
  * the 400 "No valid session ID" some servers give instead) means the
@@ -34,6 +41,7 @@
 #define MCP_HTTP_GET_RETRIES 5
 
 struct mcp_http_post;
+struct mcp_http_resume;
 
 struct mcp_transport {
 	struct app *a;
@@ -49,6 +57,7 @@ struct mcp_transport {
 	struct loop_timer *get_timer;
 	char *last_event;
 	int get_tries;
+	struct mcp_http_resume *resumes; /* waiting for their retry: time */
 	json_t *inbox; /* message texts not yet handed up */
 	struct loop_timer *inbox_timer;
 	bool gone;
@@ -59,6 +68,10 @@ struct mcp_http_post {
 	struct net_req *req;
 	json_t *id; /* of the request sent, NULL for a notification or response */
 	bool is_get, is_delete, sent_session;
+	bool is_resume; /* a GET asking again for id's answer */
+	bool answered; /* id's answer came on this stream */
+	char *last_id; /* the last event id of this request's stream */
+	int tries; /* resume: how many GETs so far */
 	long status;
 	bool sse;
 	struct sse *parser;
@@ -67,7 +80,18 @@ struct mcp_http_post {
 	struct mcp_http_post *next;
 };
 
+struct mcp_http_resume {
+	struct mcp_transport *t;
+	json_t *id;
+	char *last_id;
+	int tries;
+	struct loop_timer *timer;
+	struct mcp_http_resume *next;
+};
+
 static void mcp_http_open_get(struct mcp_transport *t);
+static struct mcp_http_post *mcp_http_request(struct mcp_transport *t, const char *method, const char *body,
+    size_t len, const char *last_id);
 
 static void
 mcp_http_deliver(void *arg)
@@ -140,6 +164,7 @@ static void
 mcp_http_post_free(struct mcp_http_post *p)
 {
 	json_decref(p->id);
+	free(p->last_id);
 	sse_free(p->parser);
 	buf_free(&p->body);
 	free(p->session);
@@ -152,14 +177,24 @@ mcp_http_event(const struct sse_event *ev, void *arg)
 	struct mcp_http_post *p = arg;
 	struct mcp_transport *t = p->t;
 
-	/* only the GET stream is resumed; a POST's ids are its own */
-	if (p->is_get && ev->id != NULL && ev->id[0] != '\0') {
-		free(t->last_event);
-		t->last_event = xstrdup(ev->id);
+	/* the standing GET stream resumes from t->last_event; a request's
+	 * stream (and a GET resuming it) from its own */
+	if (ev->id != NULL && ev->id[0] != '\0') {
+		char **last = p->is_get && !p->is_resume ? &t->last_event : &p->last_id;
+
+		free(*last);
+		*last = xstrdup(ev->id);
 	}
 	/* a priming event has an id and no data */
 	if (ev->data_len == 0 || t->gone)
 		return 0;
+	if (p->id != NULL && !p->answered) {
+		json_t *m = json_loadb(ev->data, ev->data_len, 0, NULL);
+
+		p->answered = json_equal(json_object_get(m, "id"), p->id) &&
+		    (json_object_get(m, "result") != NULL || json_object_get(m, "error") != NULL);
+		json_decref(m);
+	}
 	mcp_http_post_up(t, ev->data, ev->data_len);
 	return 0;
 }
@@ -248,6 +283,56 @@ mcp_http_get_done(struct mcp_http_post *p, enum net_result res)
 }
 
 static void
+mcp_http_resume_go(void *arg)
+{
+	struct mcp_http_resume *r = arg, **pp;
+	struct mcp_http_post *p;
+
+	for (pp = &r->t->resumes; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	p = mcp_http_request(r->t, "GET", NULL, 0, r->last_id);
+	p->is_get = p->is_resume = true;
+	p->id = r->id;
+	p->tries = r->tries;
+	p->last_id = r->last_id;
+	free(r);
+}
+
+/* The stream of p (a request's, or a GET resuming it) ended before p's
+ * answer: ask again from its last event id after its retry: time, or fail
+ * the request when there is nothing to resume from. */
+static void
+mcp_http_resume(struct mcp_http_post *p, const char *why)
+{
+	struct mcp_transport *t = p->t;
+	struct mcp_http_resume *r;
+	int64_t wait;
+
+	if (p->last_id == NULL) {
+		mcp_http_fail_id(t, p->id, "%s: %s before the answer, with no event id to resume from", t->url, why);
+		return;
+	}
+	if (p->tries >= MCP_HTTP_GET_RETRIES) {
+		mcp_http_fail_id(t, p->id, "%s: %s before the answer, %d times", t->url, why, p->tries + 1);
+		return;
+	}
+	wait = p->parser != NULL && sse_retry_ms(p->parser) >= 0 ? sse_retry_ms(p->parser) : 1000;
+	r = xcalloc(1, sizeof *r);
+	r->t = t;
+	r->id = json_incref(p->id);
+	r->last_id = p->last_id;
+	p->last_id = NULL;
+	r->tries = p->tries + 1;
+	r->next = t->resumes;
+	t->resumes = r;
+	r->timer = loop_timer_add(t->a->loop, wait, mcp_http_resume_go, r);
+}
+
+static void
 mcp_http_done(enum net_result res, long status, const char *msg, void *arg)
 {
 	struct mcp_http_post *p = arg;
@@ -261,6 +346,16 @@ mcp_http_done(enum net_result res, long status, const char *msg, void *arg)
 		mcp_http_post_free(p);
 		return;
 	}
+	if (p->is_resume) {
+		if (p->sse && p->parser != NULL)
+			sse_finish(p->parser, mcp_http_event, p);
+		if (!p->answered && p->status != 200 && res == NET_OK)
+			mcp_http_fail_id(t, p->id, "%s: HTTP %ld when asking again for an answer", t->url, p->status);
+		else if (!p->answered)
+			mcp_http_resume(p, res == NET_OK ? "the server closed the event stream" : "the event stream dropped");
+		mcp_http_post_free(p);
+		return;
+	}
 	if (p->is_get) {
 		if (p->sse && p->parser != NULL)
 			sse_finish(p->parser, mcp_http_event, p);
@@ -268,7 +363,12 @@ mcp_http_done(enum net_result res, long status, const char *msg, void *arg)
 		mcp_http_post_free(p);
 		return;
 	}
-	if (res != NET_OK) {
+	if (res != NET_OK && p->sse && p->status == 200 && p->id != NULL) {
+		/* the answer's stream dropped: what came is up, ask for the rest */
+		sse_finish(p->parser, mcp_http_event, p);
+		if (!p->answered)
+			mcp_http_resume(p, "the event stream dropped");
+	} else if (res != NET_OK) {
 		mcp_http_fail_id(t, p->id, "%s: %s", t->url, msg ? msg : "request failed");
 	} else if (mcp_http_session_gone(p)) {
 		free(t->session);
@@ -278,6 +378,8 @@ mcp_http_done(enum net_result res, long status, const char *msg, void *arg)
 		t->cbs->reset(t->arg);
 	} else if (p->status == 200 && p->sse) {
 		sse_finish(p->parser, mcp_http_event, p);
+		if (p->id != NULL && !p->answered)
+			mcp_http_resume(p, "the server closed the event stream");
 	} else if (p->status == 200) {
 		if (p->body.len > 0)
 			mcp_http_post_up(t, p->body.data, p->body.len);
@@ -301,7 +403,7 @@ mcp_http_done(enum net_result res, long status, const char *msg, void *arg)
 static const struct net_cbs mcp_http_cbs = { mcp_http_status, mcp_http_header, mcp_http_data, mcp_http_done };
 
 static struct mcp_http_post *
-mcp_http_request(struct mcp_transport *t, const char *method, const char *body, size_t len)
+mcp_http_request(struct mcp_transport *t, const char *method, const char *body, size_t len, const char *last_id)
 {
 	struct mcp_http_post *p = xcalloc(1, sizeof *p);
 	const char **hdrs = xcalloc(t->nheaders + 5, sizeof *hdrs);
@@ -318,8 +420,8 @@ mcp_http_request(struct mcp_transport *t, const char *method, const char *body, 
 	}
 	if (t->version != NULL)
 		hdrs[n++] = ver = xasprintf("MCP-Protocol-Version: %s", t->version);
-	if (strcmp(method, "GET") == 0 && t->last_event != NULL)
-		hdrs[n++] = last = xasprintf("Last-Event-ID: %s", t->last_event);
+	if (last_id != NULL)
+		hdrs[n++] = last = xasprintf("Last-Event-ID: %s", last_id);
 	o.method = method;
 	o.url = t->url;
 	o.body = body;
@@ -342,7 +444,7 @@ mcp_http_open_get(struct mcp_transport *t)
 
 	if (t->gone || t->get != NULL)
 		return;
-	p = mcp_http_request(t, "GET", NULL, 0);
+	p = mcp_http_request(t, "GET", NULL, 0, t->last_event);
 	if (p->req != NULL) {
 		p->is_get = true;
 		t->get = p;
@@ -389,7 +491,7 @@ mcp_http_send(struct mcp_transport *t, const char *msg, size_t len)
 		free(t->version);
 		t->version = NULL;
 	}
-	p = mcp_http_request(t, "POST", msg, len);
+	p = mcp_http_request(t, "POST", msg, len, NULL);
 	/* only a request waits on an answer by id */
 	if (method != NULL && id != NULL)
 		p->id = json_incref(id);
@@ -417,11 +519,20 @@ mcp_http_hangup(struct mcp_transport *t)
 	t->get_timer = NULL;
 	loop_timer_cancel(t->a->loop, t->inbox_timer);
 	t->inbox_timer = NULL;
+	while (t->resumes != NULL) {
+		struct mcp_http_resume *r = t->resumes;
+
+		t->resumes = r->next;
+		loop_timer_cancel(t->a->loop, r->timer);
+		json_decref(r->id);
+		free(r->last_id);
+		free(r);
+	}
 	while ((p = t->posts) != NULL)
 		net_cancel(p->req); /* unlinks and frees it */
 	if (t->session != NULL) {
 		/* the session is ended for the server's sake; nobody waits on it */
-		p = mcp_http_request(t, "DELETE", NULL, 0);
+		p = mcp_http_request(t, "DELETE", NULL, 0, NULL);
 		p->is_delete = true;
 	}
 }
