@@ -98,6 +98,9 @@ void llm_tool_call_clear(struct llm_tool_call *c);
 /* A deep copy of a request (to send it again later, elsewhere), and its
  * end. JSON members are shared by reference. */
 struct llm_req *llm_req_copy(const struct llm_req *r);
+/* Release what an owned request holds and zero it (llm_req_free: and the
+ * struct too). */
+void llm_req_clear(struct llm_req *r);
 void llm_req_free(struct llm_req *r);
 /* Roughly 4 bytes a token: used only when a backend reports no counts. */
 int64_t llm_estimate_tokens(const char *text, size_t len);

@@ -84,7 +84,7 @@ llm_req_copy(const struct llm_req *r)
 }
 
 void
-llm_req_free(struct llm_req *r)
+llm_req_clear(struct llm_req *r)
 {
 	if (r == NULL)
 		return;
@@ -96,6 +96,13 @@ llm_req_free(struct llm_req *r)
 	json_decref(r->tool_choice);
 	json_decref(r->format);
 	json_decref(r->schema_spec);
+	memset(r, 0, sizeof *r);
+}
+
+void
+llm_req_free(struct llm_req *r)
+{
+	llm_req_clear(r);
 	free(r);
 }
 

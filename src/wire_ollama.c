@@ -924,17 +924,7 @@ fail:
 void
 wire_ollama_request_free(struct llm_req *req)
 {
-	if (req == NULL)
-		return;
-	free((char *)req->model);
-	llm_msgs_free((struct llm_msg *)req->msgs, req->nmsgs);
-	json_decref(req->options);
-	free((char *)req->think);
-	json_decref(req->tools);
-	json_decref(req->tool_choice);
-	json_decref(req->format);
-	json_decref(req->schema_spec);
-	memset(req, 0, sizeof *req);
+	llm_req_clear(req);
 }
 
 /* ---- the listener's side: answers ---- */

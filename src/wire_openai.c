@@ -1084,15 +1084,5 @@ wire_openai_request_include_usage(json_t *body)
 void
 wire_openai_request_free(struct llm_req *req)
 {
-	if (req == NULL)
-		return;
-	free((char *)req->model);
-	llm_msgs_free((struct llm_msg *)req->msgs, req->nmsgs);
-	json_decref(req->options);
-	free((char *)req->think);
-	json_decref(req->tools);
-	json_decref(req->tool_choice);
-	json_decref(req->format);
-	json_decref(req->schema_spec);
-	memset(req, 0, sizeof *req);
+	llm_req_clear(req);
 }
